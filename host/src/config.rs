@@ -1,0 +1,313 @@
+//! `palisade.toml`: which packs run, their settings and caps, rule overrides, the threshold.
+//!
+//! ```toml
+//! fail-on = "medium"          # lowest severity that fails the scan (default: low)
+//! default-packs = true        # run the packs built into palisade (default: true)
+//!
+//! [limits]                    # caps for every plugin run
+//! memory-mib = 256
+//! timeout-seconds = 10
+//! max-findings = 100000
+//! max-file-mib = 16           # larger input files are reported, not read
+//!
+//! [[plugins]]                 # more plugins; paths are relative to this file
+//! path = "policies/naming.wasm"
+//!
+//! [packs.kubernetes]          # per pack, by the name the pack gives itself
+//! enabled = true
+//! timeout-seconds = 30        # raise a cap for this pack only
+//! settings = { }              # handed to the pack's `configure` as JSON
+//!
+//! [rules."k8s/default-namespace"]
+//! enabled = false             # or: severity = "high"
+//! ```
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::engine::Limits;
+use crate::findings::Severity;
+
+/// The file name looked for from the scan root upwards.
+pub const FILE_NAME: &str = "palisade.toml";
+
+/// A parsed `palisade.toml`.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Config {
+    /// Lowest severity that fails the scan.
+    pub fail_on: Option<Severity>,
+    /// Whether the built-in packs run.
+    pub default_packs: Option<bool>,
+    #[serde(default)]
+    pub limits: LimitsConfig,
+    #[serde(default)]
+    pub plugins: Vec<PluginEntry>,
+    #[serde(default)]
+    pub packs: BTreeMap<String, PackConfig>,
+    #[serde(default)]
+    pub rules: BTreeMap<String, RuleConfig>,
+    /// Where the file was read from; relative plugin paths resolve against its directory.
+    #[serde(skip)]
+    pub path: Option<PathBuf>,
+}
+
+/// Caps for plugin runs and input files; unset fields keep the defaults.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct LimitsConfig {
+    pub memory_mib: Option<u64>,
+    pub timeout_seconds: Option<f64>,
+    pub max_findings: Option<usize>,
+    pub max_file_mib: Option<u64>,
+}
+
+/// A plugin added by path.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct PluginEntry {
+    pub path: PathBuf,
+}
+
+/// Settings of one pack.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct PackConfig {
+    pub enabled: Option<bool>,
+    pub memory_mib: Option<u64>,
+    pub timeout_seconds: Option<f64>,
+    pub max_findings: Option<usize>,
+    /// Handed to the pack's `configure` as a JSON object.
+    pub settings: Option<toml::Table>,
+}
+
+/// Overrides for one rule.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RuleConfig {
+    pub enabled: Option<bool>,
+    pub severity: Option<Severity>,
+}
+
+/// A `palisade.toml` that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: {message}")]
+    Invalid { path: PathBuf, message: String },
+}
+
+impl Config {
+    /// Reads and checks one config file.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let mut config = Config::parse(&text).map_err(|message| ConfigError::Invalid {
+            path: path.to_path_buf(),
+            message,
+        })?;
+        config.path = Some(path.to_path_buf());
+        Ok(config)
+    }
+
+    /// Parses config text; the error says where and why.
+    pub fn parse(text: &str) -> Result<Config, String> {
+        let config: Config = toml::from_str(text).map_err(|e| e.to_string().trim().to_string())?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        let limits = [(
+            "limits",
+            self.limits.timeout_seconds,
+            self.limits.memory_mib,
+        )]
+        .into_iter()
+        .chain(
+            self.packs
+                .iter()
+                .map(|(name, p)| (name.as_str(), p.timeout_seconds, p.memory_mib)),
+        );
+        for (place, timeout, memory) in limits {
+            if let Some(t) = timeout
+                && !(t > 0.0 && t <= 3600.0)
+            {
+                return Err(format!(
+                    "{place}: timeout-seconds must be between 0 and 3600, got {t}"
+                ));
+            }
+            if memory == Some(0) || memory.is_some_and(|m| m > 4096) {
+                return Err(format!(
+                    "{place}: memory-mib must be between 1 and 4096, got {}",
+                    memory.unwrap_or_default()
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Finds `palisade.toml` in `start` or the nearest directory above it.
+    pub fn discover(start: &Path) -> Option<PathBuf> {
+        let start = std::fs::canonicalize(start).ok()?;
+        let mut dir = if start.is_dir() {
+            Some(start.as_path())
+        } else {
+            start.parent()
+        };
+        while let Some(d) = dir {
+            let candidate = d.join(FILE_NAME);
+            if candidate.is_file() {
+                return Some(candidate);
+            }
+            dir = d.parent();
+        }
+        None
+    }
+
+    /// The plugin paths, resolved against the config file's directory.
+    pub fn plugin_paths(&self) -> Vec<PathBuf> {
+        let base = self
+            .path
+            .as_deref()
+            .and_then(Path::parent)
+            .unwrap_or(Path::new("."));
+        self.plugins.iter().map(|p| base.join(&p.path)).collect()
+    }
+
+    /// Plugin caps from `[limits]`, over the built-in defaults.
+    pub fn limits(&self) -> Limits {
+        let mut limits = Limits::default();
+        apply(
+            &mut limits,
+            self.limits.memory_mib,
+            self.limits.timeout_seconds,
+            self.limits.max_findings,
+        );
+        limits
+    }
+
+    /// Caps for one pack: its own settings over `[limits]`.
+    pub fn pack_limits(&self, pack: &str) -> Limits {
+        let mut limits = self.limits();
+        if let Some(p) = self.packs.get(pack) {
+            apply(&mut limits, p.memory_mib, p.timeout_seconds, p.max_findings);
+        }
+        limits
+    }
+
+    /// The settings for a pack's `configure`, as JSON text (`{}` when none).
+    pub fn pack_settings(&self, pack: &str) -> String {
+        let settings = self
+            .packs
+            .get(pack)
+            .and_then(|p| p.settings.clone())
+            .unwrap_or_default();
+        serde_json::to_string(&settings).expect("a TOML table always serializes to JSON")
+    }
+
+    /// Whether a pack runs.
+    pub fn pack_enabled(&self, pack: &str) -> bool {
+        self.packs.get(pack).and_then(|p| p.enabled).unwrap_or(true)
+    }
+
+    /// Whether a rule runs.
+    pub fn rule_enabled(&self, rule: &str) -> bool {
+        self.rules.get(rule).and_then(|r| r.enabled).unwrap_or(true)
+    }
+
+    /// A severity set for a rule in the config.
+    pub fn rule_severity(&self, rule: &str) -> Option<Severity> {
+        self.rules.get(rule).and_then(|r| r.severity)
+    }
+
+    /// The largest input file read, in bytes.
+    pub fn max_file_bytes(&self) -> u64 {
+        self.limits
+            .max_file_mib
+            .map(|m| m << 20)
+            .unwrap_or(palisade_normalize::Limits::default().max_file_bytes)
+    }
+}
+
+fn apply(
+    limits: &mut Limits,
+    memory_mib: Option<u64>,
+    timeout_seconds: Option<f64>,
+    max_findings: Option<usize>,
+) {
+    if let Some(m) = memory_mib {
+        limits.memory_bytes = (m as usize) << 20;
+    }
+    if let Some(t) = timeout_seconds {
+        limits.timeout = Duration::from_secs_f64(t);
+    }
+    if let Some(n) = max_findings {
+        limits.max_findings = n;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn full_config_parses() {
+        let config = Config::parse(
+            r#"
+            fail-on = "medium"
+            default-packs = false
+            [limits]
+            memory-mib = 128
+            timeout-seconds = 2.5
+            [[plugins]]
+            path = "p/extra.wasm"
+            [packs.kubernetes]
+            timeout-seconds = 30
+            settings = { registries = ["ghcr.io"] }
+            [rules."k8s/default-namespace"]
+            enabled = false
+            [rules."k8s/run-as-root"]
+            severity = "critical"
+            "#,
+        )
+        .expect("valid config");
+        assert_eq!(config.fail_on, Some(Severity::Medium));
+        assert_eq!(config.limits().memory_bytes, 128 << 20);
+        assert_eq!(config.limits().timeout, Duration::from_millis(2500));
+        assert_eq!(
+            config.pack_limits("kubernetes").timeout,
+            Duration::from_secs(30)
+        );
+        assert_eq!(config.pack_limits("kubernetes").memory_bytes, 128 << 20);
+        assert_eq!(
+            config.pack_settings("kubernetes"),
+            r#"{"registries":["ghcr.io"]}"#
+        );
+        assert_eq!(config.pack_settings("other"), "{}");
+        assert!(!config.rule_enabled("k8s/default-namespace"));
+        assert!(config.rule_enabled("k8s/privileged-container"));
+        assert_eq!(
+            config.rule_severity("k8s/run-as-root"),
+            Some(Severity::Critical)
+        );
+    }
+
+    #[test]
+    fn typos_are_errors_with_a_line() {
+        let error = Config::parse("fail-on = \"low\"\n[limit]\nmemory-mib = 1\n").unwrap_err();
+        assert!(error.contains("line 2"), "{error}");
+        assert!(error.contains("limit"), "{error}");
+        assert!(Config::parse("fail-on = \"severe\"").is_err());
+        assert!(Config::parse("[limits]\ntimeout-seconds = -1").is_err());
+    }
+}

@@ -1,0 +1,636 @@
+//! Runs policy plugins in a wasmtime sandbox. The only module that touches wasmtime.
+//!
+//! One [`Engine`] per process holds the wasmtime engine, the linker (an empty WASI plus the
+//! `palisade:policy/host` import) and an epoch ticker thread. [`Engine::load`] compiles a
+//! component once (or takes it from the on-disk [`CompileCache`]), pre-instantiates it and asks
+//! it to `describe` itself. [`Engine::run`] gives each run a fresh store with its own memory cap,
+//! deadline and log, so no state leaks between runs and one failing plugin fails alone.
+
+mod cache;
+mod sandbox;
+
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+use std::sync::{Arc, PoisonError};
+use std::time::Duration;
+
+use wasmtime::component::{Component, HasSelf, Linker, types::ComponentItem};
+use wasmtime::{Config, Store, Trap};
+
+pub use cache::{CompileCache, sha256_hex};
+pub use sandbox::PluginLog;
+
+use crate::findings::Severity;
+use sandbox::Sandbox;
+
+#[allow(clippy::too_many_arguments)]
+mod bindings {
+    wasmtime::component::bindgen!({
+        path: "../wit",
+        world: "plugin",
+        ownership: Borrowing {
+            duplicate_if_necessary: false
+        },
+    });
+}
+
+use bindings::palisade::policy::types as wit;
+
+/// The WIT interface version this host implements.
+pub const WIT_VERSION: &str = "0.1.0";
+const POLICY_EXPORT: &str = "palisade:policy/policy@0.1.0";
+const POLICY_EXPORT_PREFIX: &str = "palisade:policy/policy@";
+
+/// How often the epoch ticker advances; the deadline resolution.
+const TICK: Duration = Duration::from_millis(10);
+
+/// Caps applied to every call into a plugin.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Linear memory a run may grow to; growing past it traps.
+    pub memory_bytes: usize,
+    /// Wall time per call (`describe`, `configure`, each `evaluate` batch).
+    pub timeout: Duration,
+    /// Findings one run may return.
+    pub max_findings: usize,
+    /// Bytes of finding text (messages, pointers, ids) one run may return.
+    pub max_output_bytes: usize,
+    /// Bytes of log and stdout/stderr kept per run; the rest is dropped.
+    pub max_log_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            memory_bytes: 256 << 20,
+            timeout: Duration::from_secs(10),
+            max_findings: 100_000,
+            max_output_bytes: 32 << 20,
+            max_log_bytes: 64 << 10,
+        }
+    }
+}
+
+/// A rule as a plugin describes it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct RuleInfo {
+    pub id: String,
+    pub title: String,
+    pub severity: Severity,
+    pub kinds: Vec<String>,
+    pub description: String,
+    pub remediation: String,
+    pub help_uri: Option<String>,
+    pub tags: Vec<String>,
+}
+
+/// What a plugin says about itself.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct PluginInfo {
+    pub name: String,
+    pub version: String,
+    pub rules: Vec<RuleInfo>,
+}
+
+/// A resource as handed to a plugin: borrowed, so one serialized copy serves every plugin.
+#[derive(Debug, Clone, Copy)]
+pub struct Input<'a> {
+    pub id: &'a str,
+    pub kind: &'a str,
+    pub file: &'a str,
+    /// The attributes as a JSON document.
+    pub attributes: &'a str,
+}
+
+/// A finding exactly as the plugin returned it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawFinding {
+    pub rule_id: String,
+    pub resource_id: String,
+    /// Index into the run's resources of the resource `resource_id` names in its batch;
+    /// `None` when the plugin named a resource it was not given.
+    pub resource: Option<usize>,
+    pub message: String,
+    pub pointer: String,
+    pub severity: Option<Severity>,
+}
+
+/// Why a plugin failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Failure {
+    /// Not a loadable Palisade plugin (bad wasm, wrong interface, imports we do not offer).
+    Invalid(String),
+    /// A call ran past its deadline.
+    Timeout(Duration),
+    /// Linear memory would have grown past the cap.
+    MemoryLimit { limit_bytes: usize },
+    /// The plugin trapped (a Rust panic shows up here, with its stderr).
+    Trap(String),
+    /// The plugin returned an error from `configure` or `evaluate`.
+    Rejected(String),
+    /// The plugin returned more than the output caps allow.
+    OutputLimit(String),
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Failure::Invalid(m) => write!(f, "cannot be loaded: {m}"),
+            Failure::Timeout(d) => write!(f, "timed out after {:.1} s", d.as_secs_f64()),
+            Failure::MemoryLimit { limit_bytes } => {
+                write!(f, "exceeded the memory limit of {} MiB", limit_bytes >> 20)
+            }
+            Failure::Trap(m) => write!(f, "crashed: {m}"),
+            Failure::Rejected(m) => write!(f, "returned an error: {m}"),
+            Failure::OutputLimit(m) => write!(f, "exceeded the output limit: {m}"),
+        }
+    }
+}
+
+/// A failure of a named plugin.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("plugin `{plugin}` {failure}")]
+pub struct PluginError {
+    /// The plugin's label (its pack name, or the file it came from).
+    pub plugin: String,
+    pub failure: Failure,
+}
+
+/// A compiled, pre-instantiated plugin, ready for runs.
+pub struct Plugin {
+    label: String,
+    digest: String,
+    info: PluginInfo,
+    pre: bindings::PluginPre<Sandbox>,
+    limits: Limits,
+}
+
+impl Plugin {
+    /// The label used in messages: the pack name, or the file it came from.
+    pub fn label(&self) -> &str {
+        &self.label
+    }
+
+    /// The plugin's own description of itself.
+    pub fn info(&self) -> &PluginInfo {
+        &self.info
+    }
+
+    /// Hex sha256 of the component.
+    pub fn digest(&self) -> &str {
+        &self.digest
+    }
+
+    /// The caps its runs get.
+    pub fn limits(&self) -> Limits {
+        self.limits
+    }
+
+    /// Changes the caps for later runs (e.g. raised per pack in `palisade.toml`).
+    pub fn set_limits(&mut self, limits: Limits) {
+        self.limits = limits;
+    }
+
+    /// True when at least one of its rules judges `kind`.
+    pub fn wants(&self, kind: &str) -> bool {
+        self.info
+            .rules
+            .iter()
+            .flat_map(|r| &r.kinds)
+            .any(|pattern| kind_matches(pattern, kind))
+    }
+}
+
+impl fmt::Debug for Plugin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Plugin")
+            .field("label", &self.label)
+            .field("digest", &self.digest)
+            .field("info", &self.info)
+            .finish_non_exhaustive()
+    }
+}
+
+/// True when a kind pattern (`kubernetes/Pod`, `kubernetes/*` or `*`) matches `kind`.
+pub fn kind_matches(pattern: &str, kind: &str) -> bool {
+    match pattern.strip_suffix('*') {
+        Some(prefix) => kind.starts_with(prefix),
+        None => pattern == kind,
+    }
+}
+
+/// The outcome of one run: findings or a failure, and the log either way.
+#[derive(Debug)]
+pub struct Run {
+    pub result: Result<Vec<RawFinding>, PluginError>,
+    pub log: PluginLog,
+}
+
+/// The process-wide wasmtime engine with Palisade's sandbox.
+#[derive(Clone)]
+pub struct Engine {
+    inner: Arc<EngineInner>,
+}
+
+struct EngineInner {
+    engine: wasmtime::Engine,
+    linker: Linker<Sandbox>,
+    cache: Option<CompileCache>,
+    engine_key: String,
+}
+
+impl Drop for EngineInner {
+    fn drop(&mut self) {
+        // Wakes the ticker so it notices the engine is gone.
+        self.engine.increment_epoch();
+    }
+}
+
+impl Engine {
+    /// Creates the engine; `cache` keeps compiled plugins across processes.
+    pub fn new(cache: Option<CompileCache>) -> anyhow::Result<Engine> {
+        let mut config = Config::new();
+        config
+            .wasm_component_model(true)
+            .epoch_interruption(true)
+            .parallel_compilation(true)
+            .cranelift_opt_level(wasmtime::OptLevel::Speed);
+        let engine = wasmtime::Engine::new(&config)?;
+
+        let mut linker = Linker::<Sandbox>::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
+        bindings::Plugin::add_to_linker::<_, HasSelf<_>>(&mut linker, |state| state)?;
+
+        let weak = engine.weak();
+        std::thread::Builder::new()
+            .name("palisade-epoch".into())
+            .spawn(move || {
+                loop {
+                    std::thread::sleep(TICK);
+                    match weak.upgrade() {
+                        Some(engine) => engine.increment_epoch(),
+                        None => break,
+                    }
+                }
+            })?;
+
+        let engine_key = cache::engine_key(&engine);
+        Ok(Engine {
+            inner: Arc::new(EngineInner {
+                engine,
+                linker,
+                cache,
+                engine_key,
+            }),
+        })
+    }
+
+    /// The compile cache in use, if any.
+    pub fn cache(&self) -> Option<&CompileCache> {
+        self.inner.cache.as_ref()
+    }
+
+    /// Compiles (or loads from the cache) a component, checks it is a Palisade plugin the
+    /// sandbox can host, and asks it to describe itself.
+    pub fn load(&self, label: &str, wasm: &[u8], limits: Limits) -> Result<Plugin, PluginError> {
+        let fail = |failure| PluginError {
+            plugin: label.to_string(),
+            failure,
+        };
+        let digest = sha256_hex(wasm);
+        let component = self
+            .component(&digest, wasm)
+            .map_err(|e| fail(Failure::Invalid(e)))?;
+        check_exports(&self.inner.engine, &component).map_err(|e| fail(Failure::Invalid(e)))?;
+        let instance_pre = self
+            .inner
+            .linker
+            .instantiate_pre(&component)
+            .map_err(|e| fail(Failure::Invalid(format!("{e:#}"))))?;
+        let pre = bindings::PluginPre::new(instance_pre)
+            .map_err(|e| fail(Failure::Invalid(format!("{e:#}"))))?;
+
+        let mut store = self.store(limits);
+        let info = pre
+            .instantiate(&mut store)
+            .and_then(|instance| {
+                store.set_epoch_deadline(deadline_ticks(limits.timeout));
+                instance.palisade_policy_policy().call_describe(&mut store)
+            })
+            .map_err(|e| fail(classify(&store, e, limits)))?;
+        let info = convert_info(info).map_err(|e| fail(Failure::Invalid(e)))?;
+        let label = if label.is_empty() {
+            info.name.clone()
+        } else {
+            label.to_string()
+        };
+        Ok(Plugin {
+            label,
+            digest,
+            info,
+            pre,
+            limits,
+        })
+    }
+
+    /// Runs a plugin on `resources` in a fresh sandbox: `configure(config)`, then `evaluate` in
+    /// batches whose resource ids are unique.
+    pub fn run(&self, plugin: &Plugin, config: &str, resources: &[Input<'_>]) -> Run {
+        let limits = plugin.limits;
+        let mut store = self.store(limits);
+        let result = self.run_in(&mut store, plugin, config, resources);
+        let log = {
+            let mut log = store
+                .data()
+                .log
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            log.finish();
+            std::mem::take(&mut *log)
+        };
+        let result = result.map_err(|failure| {
+            let failure = match failure {
+                Failure::Trap(message) => Failure::Trap(with_stderr(message, &log)),
+                other => other,
+            };
+            PluginError {
+                plugin: plugin.label.clone(),
+                failure,
+            }
+        });
+        Run { result, log }
+    }
+
+    fn run_in(
+        &self,
+        store: &mut Store<Sandbox>,
+        plugin: &Plugin,
+        config: &str,
+        resources: &[Input<'_>],
+    ) -> Result<Vec<RawFinding>, Failure> {
+        let limits = plugin.limits;
+        let instance = plugin
+            .pre
+            .instantiate(&mut *store)
+            .map_err(|e| classify(store, e, limits))?;
+        let policy = instance.palisade_policy_policy();
+
+        store.set_epoch_deadline(deadline_ticks(limits.timeout));
+        policy
+            .call_configure(&mut *store, config)
+            .map_err(|e| classify(store, e, limits))?
+            .map_err(|m| Failure::Rejected(format!("configure: {m}")))?;
+
+        let mut findings = Vec::new();
+        let mut output_bytes = 0usize;
+        for indices in unique_id_batches(resources) {
+            let batch: Vec<wit::Resource<'_>> = indices
+                .iter()
+                .map(|&i| {
+                    let r = &resources[i];
+                    wit::Resource {
+                        id: r.id,
+                        kind: r.kind,
+                        file: r.file,
+                        attributes: r.attributes,
+                    }
+                })
+                .collect();
+            let by_id: HashMap<&str, usize> =
+                indices.iter().map(|&i| (resources[i].id, i)).collect();
+            store.set_epoch_deadline(deadline_ticks(limits.timeout));
+            let returned = policy
+                .call_evaluate(&mut *store, &batch)
+                .map_err(|e| classify(store, e, limits))?
+                .map_err(Failure::Rejected)?;
+            for f in returned {
+                output_bytes +=
+                    f.rule_id.len() + f.resource_id.len() + f.message.len() + f.pointer.len();
+                findings.push(RawFinding {
+                    resource: by_id.get(f.resource_id.as_str()).copied(),
+                    rule_id: f.rule_id,
+                    resource_id: f.resource_id,
+                    message: f.message,
+                    pointer: f.pointer,
+                    severity: f.severity.map(severity),
+                });
+            }
+            if findings.len() > limits.max_findings {
+                return Err(Failure::OutputLimit(format!(
+                    "more than {} findings",
+                    limits.max_findings
+                )));
+            }
+            if output_bytes > limits.max_output_bytes {
+                return Err(Failure::OutputLimit(format!(
+                    "more than {} MiB of findings",
+                    limits.max_output_bytes >> 20
+                )));
+            }
+        }
+        Ok(findings)
+    }
+
+    fn store(&self, limits: Limits) -> Store<Sandbox> {
+        let mut store = Store::new(
+            &self.inner.engine,
+            Sandbox::new(limits.memory_bytes, limits.max_log_bytes),
+        );
+        store.limiter(|s| &mut s.limiter);
+        store.epoch_deadline_trap();
+        store.set_epoch_deadline(deadline_ticks(limits.timeout));
+        store
+    }
+
+    fn component(&self, digest: &str, wasm: &[u8]) -> Result<Component, String> {
+        let engine = &self.inner.engine;
+        let cached = self.inner.cache.as_ref().map(|cache| {
+            let path = cache.entry_path(digest, &self.inner.engine_key);
+            (cache, path)
+        });
+        if let Some((cache, path)) = &cached
+            && let Some(payload) = cache.load(path)
+        {
+            // SAFETY: the payload is exactly what `Component::serialize` wrote for this digest
+            // and engine: its sha256 checksum was verified above, and wasmtime itself rejects
+            // code compiled by another version or with other settings.
+            if let Ok(component) = unsafe { Component::deserialize(engine, &payload) } {
+                return Ok(component);
+            }
+        }
+        let component = Component::new(engine, wasm)
+            .map_err(|e| format!("not a valid WebAssembly component: {}", root_cause(&e)))?;
+        if let Some((cache, path)) = &cached
+            && let Ok(payload) = component.serialize()
+        {
+            // A cache that cannot be written only costs time on the next run.
+            let _ = cache.store(path, &payload);
+        }
+        Ok(component)
+    }
+}
+
+/// Checks the component implements the policy interface this host speaks.
+fn check_exports(engine: &wasmtime::Engine, component: &Component) -> Result<(), String> {
+    let ty = component.component_type();
+    let mut other_versions = Vec::new();
+    for (name, item) in ty.exports(engine) {
+        if name == POLICY_EXPORT && matches!(item.ty, ComponentItem::ComponentInstance(_)) {
+            return Ok(());
+        }
+        if let Some(version) = name.strip_prefix(POLICY_EXPORT_PREFIX) {
+            other_versions.push(version.to_string());
+        }
+    }
+    if other_versions.is_empty() {
+        Err(format!(
+            "it does not export `{POLICY_EXPORT}`; is it a Palisade policy plugin?"
+        ))
+    } else {
+        Err(format!(
+            "it implements palisade:policy@{}, but this palisade supports {WIT_VERSION}",
+            other_versions.join(", ")
+        ))
+    }
+}
+
+/// Splits resources (by index) into batches in which no id repeats, keeping order, so a
+/// finding's resource id always names one resource.
+fn unique_id_batches(resources: &[Input<'_>]) -> Vec<Vec<usize>> {
+    let mut batches: Vec<(HashSet<&str>, Vec<usize>)> = Vec::new();
+    for (index, r) in resources.iter().enumerate() {
+        match batches.iter_mut().find(|(ids, _)| !ids.contains(r.id)) {
+            Some((ids, batch)) => {
+                ids.insert(r.id);
+                batch.push(index);
+            }
+            None => batches.push((HashSet::from([r.id]), vec![index])),
+        }
+    }
+    batches.into_iter().map(|(_, batch)| batch).collect()
+}
+
+fn deadline_ticks(timeout: Duration) -> u64 {
+    (timeout.as_millis() / TICK.as_millis()).max(1) as u64 + 1
+}
+
+fn classify(store: &Store<Sandbox>, error: wasmtime::Error, limits: Limits) -> Failure {
+    if store.data().limiter.exceeded.is_some() {
+        return Failure::MemoryLimit {
+            limit_bytes: limits.memory_bytes,
+        };
+    }
+    match error.downcast_ref::<Trap>() {
+        Some(Trap::Interrupt) => Failure::Timeout(limits.timeout),
+        Some(trap) => Failure::Trap(trap.to_string()),
+        None => Failure::Trap(root_cause(&error)),
+    }
+}
+
+fn root_cause(error: &wasmtime::Error) -> String {
+    error.root_cause().to_string()
+}
+
+/// Adds the plugin's last stderr lines to a trap message: that is where a Rust panic says why.
+fn with_stderr(message: String, log: &PluginLog) -> String {
+    let stderr: Vec<&str> = log
+        .lines
+        .iter()
+        .filter(|(stream, _)| *stream == "stderr")
+        .map(|(_, line)| line.as_str())
+        .collect();
+    let tail = &stderr[stderr.len().saturating_sub(3)..];
+    if tail.is_empty() {
+        message
+    } else {
+        format!("{message} (stderr: {})", tail.join(" | "))
+    }
+}
+
+fn severity(s: wit::Severity) -> Severity {
+    match s {
+        wit::Severity::Info => Severity::Info,
+        wit::Severity::Low => Severity::Low,
+        wit::Severity::Medium => Severity::Medium,
+        wit::Severity::High => Severity::High,
+        wit::Severity::Critical => Severity::Critical,
+    }
+}
+
+fn convert_info(info: wit::PluginInfo) -> Result<PluginInfo, String> {
+    if info.name.trim().is_empty() {
+        return Err("it describes itself without a name".into());
+    }
+    let mut seen = HashSet::new();
+    let mut rules = Vec::with_capacity(info.rules.len());
+    for r in info.rules {
+        if r.id.trim().is_empty() {
+            return Err("it declares a rule without an id".into());
+        }
+        if !seen.insert(r.id.clone()) {
+            return Err(format!("it declares rule `{}` twice", r.id));
+        }
+        rules.push(RuleInfo {
+            id: r.id,
+            title: r.title,
+            severity: severity(r.severity),
+            kinds: r.kinds,
+            description: r.description,
+            remediation: r.remediation,
+            help_uri: r.help_uri,
+            tags: r.tags,
+        });
+    }
+    Ok(PluginInfo {
+        name: info.name,
+        version: info.version,
+        rules,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input(id: &str) -> Input<'_> {
+        Input {
+            id,
+            kind: "k",
+            file: "f",
+            attributes: "{}",
+        }
+    }
+
+    #[test]
+    fn batches_never_repeat_an_id() {
+        let resources = [input("a"), input("b"), input("a"), input("a"), input("c")];
+        let batches = unique_id_batches(&resources);
+        let ids: Vec<Vec<&str>> = batches
+            .iter()
+            .map(|b| b.iter().map(|&i| resources[i].id).collect())
+            .collect();
+        assert_eq!(ids, vec![vec!["a", "b", "c"], vec!["a"], vec!["a"]]);
+    }
+
+    #[test]
+    fn kind_patterns() {
+        assert!(kind_matches("kubernetes/*", "kubernetes/Pod"));
+        assert!(kind_matches("*", "terraform/aws_s3_bucket"));
+        assert!(kind_matches("kubernetes/Pod", "kubernetes/Pod"));
+        assert!(!kind_matches("kubernetes/Pod", "kubernetes/PodTemplate"));
+        assert!(!kind_matches("kubernetes/*", "terraform/x"));
+    }
+
+    #[test]
+    fn garbage_is_not_a_plugin() {
+        let engine = Engine::new(None).expect("engine");
+        let error = engine
+            .load("junk.wasm", b"not wasm at all", Limits::default())
+            .expect_err("garbage must not load");
+        assert_eq!(error.plugin, "junk.wasm");
+        assert!(
+            matches!(&error.failure, Failure::Invalid(m) if m.contains("not a valid WebAssembly component")),
+            "{error}"
+        );
+    }
+}

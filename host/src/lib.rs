@@ -1,0 +1,20 @@
+//! Palisade: a policy engine for infrastructure code whose rules are sandboxed WebAssembly
+//! plugins.
+//!
+//! The library is the whole engine; the `palisade` binary is a thin CLI over [`Scan`]. A scan
+//! flows through one module per stage: [`config`] → plugins ([`engine`], [`packs`]) →
+//! [`discover`] → normalize ([`palisade_normalize`]) → evaluate ([`engine`]) → [`findings`] →
+//! [`report`].
+
+pub mod config;
+pub mod discover;
+pub mod engine;
+pub mod findings;
+pub mod packs;
+pub mod report;
+pub mod scan;
+
+pub use config::{Config, ConfigError};
+pub use findings::{Finding, Severity};
+pub use palisade_normalize as normalize;
+pub use scan::{LoadedRule, PluginLogLine, Scan, ScanError, ScanReport, Session, Summary};

@@ -1,0 +1,237 @@
+//! The `palisade` command line: parses flags and calls the library.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use palisade::report::{self, Format, Style};
+use palisade::{Scan, ScanReport, Severity};
+
+/// Policy checks for infrastructure code, with rules as sandboxed WebAssembly plugins.
+///
+/// Exit codes: 0 no findings at or above the threshold, 1 findings, 2 errors (bad input, bad
+/// config, plugin failure). Errors win over findings.
+#[derive(Parser)]
+#[command(name = "palisade", version, max_term_width = 100)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Scan files and directories (default: the current directory).
+    Scan(ScanArgs),
+    /// List the loaded rules.
+    Rules(PluginArgs),
+    /// Print what a rule checks, why, and how to fix it.
+    Explain {
+        /// The rule id, e.g. `k8s/privileged-container`.
+        rule: String,
+        #[command(flatten)]
+        plugins: PluginArgs,
+    },
+}
+
+#[derive(Args)]
+struct PluginArgs {
+    /// Also run this plugin component (repeatable).
+    #[arg(long = "plugin", value_name = "FILE.wasm")]
+    plugins: Vec<PathBuf>,
+
+    /// Do not run the packs built into palisade.
+    #[arg(long)]
+    no_default_packs: bool,
+
+    /// Read this config instead of the `palisade.toml` found above the scan root.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+
+    /// Keep compiled plugins here.
+    #[arg(long, value_name = "DIR", env = "PALISADE_CACHE_DIR")]
+    cache_dir: Option<PathBuf>,
+
+    /// Compile plugins afresh and keep nothing on disk.
+    #[arg(long)]
+    no_cache: bool,
+}
+
+#[derive(Args)]
+struct ScanArgs {
+    /// Files and directories to scan.
+    #[arg(value_name = "PATH")]
+    paths: Vec<PathBuf>,
+
+    /// Report format.
+    #[arg(long, default_value = "text", value_parser = ["text", "json"])]
+    format: String,
+
+    /// Write the report to this file instead of stdout.
+    #[arg(long, short, value_name = "FILE")]
+    output: Option<PathBuf>,
+
+    /// Lowest severity that fails the scan (exit 1): info, low, medium, high or critical.
+    #[arg(long, value_name = "SEVERITY")]
+    fail_on: Option<Severity>,
+
+    /// Print what plugins logged to stderr.
+    #[arg(long, short)]
+    verbose: bool,
+
+    #[command(flatten)]
+    plugins: PluginArgs,
+}
+
+impl PluginArgs {
+    fn scan(&self, paths: Vec<PathBuf>) -> Scan {
+        let mut scan = Scan::new(paths);
+        for plugin in &self.plugins {
+            scan = scan.plugin(plugin);
+        }
+        if self.no_default_packs {
+            scan = scan.default_packs(false);
+        }
+        if let Some(config) = &self.config {
+            scan = scan.config(config);
+        }
+        if let Some(dir) = &self.cache_dir {
+            scan = scan.cache_dir(dir);
+        }
+        if self.no_cache {
+            scan = scan.no_cache();
+        }
+        scan
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let code = match cli.command {
+        Command::Scan(args) => scan(args),
+        Command::Rules(args) => rules(&args),
+        Command::Explain { rule, plugins } => explain(&rule, &plugins),
+    };
+    ExitCode::from(u8::try_from(code).unwrap_or(2))
+}
+
+fn fail(message: impl std::fmt::Display) -> i32 {
+    eprintln!("error: {message}");
+    2
+}
+
+fn scan(args: ScanArgs) -> i32 {
+    let format: Format = match args.format.parse() {
+        Ok(f) => f,
+        Err(e) => return fail(e),
+    };
+    let mut scan = args.plugins.scan(args.paths.clone());
+    if let Some(severity) = args.fail_on {
+        scan = scan.fail_on(severity);
+    }
+    let report = match scan.run() {
+        Ok(r) => r,
+        Err(e) => return fail(e),
+    };
+    if args.verbose {
+        for line in &report.logs {
+            eprintln!("[{}] {}: {}", line.plugin, line.level, line.message);
+        }
+    }
+    let to_terminal = args.output.is_none() && std::io::stdout().is_terminal();
+    let rendered = render(&report, format, to_terminal);
+    let written = match &args.output {
+        Some(path) => std::fs::write(path, rendered)
+            .map_err(|e| format!("cannot write {}: {e}", path.display())),
+        None => std::io::stdout()
+            .write_all(rendered.as_bytes())
+            .map_err(|e| format!("cannot write the report: {e}")),
+    };
+    match written {
+        Ok(()) => report.exit_code(),
+        Err(e) => fail(e),
+    }
+}
+
+fn render(report: &ScanReport, format: Format, to_terminal: bool) -> String {
+    match format {
+        Format::Json => report::json(report),
+        Format::Text => {
+            let color = to_terminal && std::env::var_os("NO_COLOR").is_none();
+            let style = if color { Style::Color } else { Style::Plain };
+            report::text(report, style, |file| std::fs::read_to_string(file).ok())
+        }
+    }
+}
+
+fn rules(args: &PluginArgs) -> i32 {
+    let session = match args.scan(Vec::new()).load() {
+        Ok(s) => s,
+        Err(e) => return fail(e),
+    };
+    let rules = session.rules();
+    let id_width = rules.keys().map(String::len).max().unwrap_or(4).max(4);
+    let plugin_width = rules
+        .values()
+        .map(|r| r.plugin.len())
+        .max()
+        .unwrap_or(6)
+        .max(6);
+    println!(
+        "{:<id_width$}  {:<8}  {:<plugin_width$}  TITLE",
+        "RULE", "SEVERITY", "PLUGIN"
+    );
+    for (id, rule) in &rules {
+        let severity = if rule.enabled {
+            rule.effective_severity.to_string()
+        } else {
+            "off".to_string()
+        };
+        println!(
+            "{id:<id_width$}  {severity:<8}  {:<plugin_width$}  {}",
+            rule.plugin, rule.rule.title
+        );
+    }
+    report_load_errors(&session)
+}
+
+fn explain(id: &str, args: &PluginArgs) -> i32 {
+    let session = match args.scan(Vec::new()).load() {
+        Ok(s) => s,
+        Err(e) => return fail(e),
+    };
+    let rules = session.rules();
+    let Some(rule) = rules.get(id) else {
+        return fail(format!(
+            "no loaded rule is called `{id}` (see `palisade rules`)"
+        ));
+    };
+    let r = &rule.rule;
+    println!("{} — {}\n", r.id, r.title);
+    println!(
+        "severity: {}   pack: {}   kinds: {}",
+        rule.effective_severity,
+        rule.plugin,
+        r.kinds.join(", ")
+    );
+    if !r.tags.is_empty() {
+        println!("tags: {}", r.tags.join(", "));
+    }
+    println!("\n{}\n\nHow to fix:\n{}", r.description, r.remediation);
+    if let Some(uri) = &r.help_uri {
+        println!("\nMore: {uri}");
+    }
+    report_load_errors(&session)
+}
+
+fn report_load_errors(session: &palisade::Session) -> i32 {
+    for e in session.errors() {
+        let place = e
+            .plugin
+            .as_deref()
+            .map(|p| format!("plugin `{p}`: "))
+            .unwrap_or_default();
+        eprintln!("error: {place}{}", e.message);
+    }
+    if session.errors().is_empty() { 0 } else { 2 }
+}

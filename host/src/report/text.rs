@@ -1,0 +1,150 @@
+//! The human report: findings grouped by file, each with its source line and the fix.
+//!
+//! ```text
+//! examples/kubernetes/web.yaml
+//!   critical k8s/privileged-container: container `web` runs privileged
+//!     --> examples/kubernetes/web.yaml:31:13 (Deployment/prod/web)
+//!      |
+//!   31 |             privileged: true
+//!      |             ^^^^^^^^^^^^^^^^
+//!      = fix: Remove `securityContext.privileged: true` (or set it to `false`).
+//! ```
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+
+use crate::findings::Severity;
+use crate::scan::ScanReport;
+
+/// Whether to color the output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Style {
+    Plain,
+    Color,
+}
+
+impl Style {
+    fn paint(self, code: &str, text: &str) -> String {
+        match self {
+            Style::Plain => text.to_string(),
+            Style::Color => format!("\x1b[{code}m{text}\x1b[0m"),
+        }
+    }
+
+    fn severity(self, severity: Severity) -> String {
+        let code = match severity {
+            Severity::Critical => "1;35",
+            Severity::High => "1;31",
+            Severity::Medium => "1;33",
+            Severity::Low => "1;34",
+            Severity::Info => "1;36",
+        };
+        self.paint(code, severity.as_str())
+    }
+}
+
+/// Renders the report; `source` returns a file's text (for the snippet) by its report path.
+pub fn text(report: &ScanReport, style: Style, source: impl Fn(&str) -> Option<String>) -> String {
+    let mut out = String::new();
+    let mut sources: HashMap<&str, Option<Vec<String>>> = HashMap::new();
+    let mut current_file = None;
+    for finding in &report.findings {
+        if current_file != Some(finding.file.as_str()) {
+            if current_file.is_some() {
+                out.push('\n');
+            }
+            let _ = writeln!(out, "{}", style.paint("1;4", &finding.file));
+            current_file = Some(finding.file.as_str());
+        }
+        let lines = sources.entry(finding.file.as_str()).or_insert_with(|| {
+            source(&finding.file).map(|t| t.lines().map(str::to_string).collect())
+        });
+        let gutter = finding.line.to_string().len().max(2);
+        let pad = " ".repeat(gutter);
+        let _ = writeln!(
+            out,
+            "  {} {}: {}",
+            style.severity(finding.severity),
+            style.paint("1", &finding.rule),
+            finding.message
+        );
+        let _ = writeln!(
+            out,
+            "  {pad} --> {}:{}:{} ({})",
+            finding.file, finding.line, finding.column, finding.resource
+        );
+        if let Some(line) = lines
+            .as_ref()
+            .and_then(|l| l.get(finding.line.saturating_sub(1) as usize))
+        {
+            let start = (finding.column.max(1) as usize - 1).min(line.len());
+            let width = line[start..].trim_end().chars().count().max(1);
+            let _ = writeln!(out, "  {pad} |");
+            let _ = writeln!(out, "  {:>gutter$} | {line}", finding.line);
+            let _ = writeln!(
+                out,
+                "  {pad} | {}{}",
+                " ".repeat(line[..start].chars().count()),
+                style.paint("1;31", &"^".repeat(width))
+            );
+        }
+        if let Some(rule) = report.rules.get(&finding.rule) {
+            if !rule.rule.remediation.is_empty() {
+                let fix = rule
+                    .rule
+                    .remediation
+                    .replace('\n', &format!("\n  {pad}   "));
+                let _ = writeln!(out, "  {pad} = {} {fix}", style.paint("1", "fix:"));
+            }
+            if let Some(uri) = &rule.rule.help_uri {
+                let _ = writeln!(out, "  {pad} = {} {uri}", style.paint("1", "see:"));
+            }
+        }
+    }
+    if !report.errors.is_empty() {
+        if !out.is_empty() {
+            out.push('\n');
+        }
+        let _ = writeln!(out, "{}", style.paint("1;31", "errors:"));
+        for e in &report.errors {
+            let place = match (&e.file, e.line, &e.plugin) {
+                (Some(file), Some(line), _) => format!("{file}:{line}: "),
+                (Some(file), None, _) => format!("{file}: "),
+                (None, _, Some(plugin)) => format!("plugin `{plugin}`: "),
+                (None, _, None) => String::new(),
+            };
+            let _ = writeln!(out, "  {place}{}", e.message);
+        }
+    }
+    if !out.is_empty() {
+        out.push('\n');
+    }
+    out.push_str(&summary_line(report));
+    out.push('\n');
+    out
+}
+
+fn summary_line(report: &ScanReport) -> String {
+    let s = &report.summary;
+    let counts: Vec<String> = s
+        .by_severity
+        .iter()
+        .rev()
+        .filter(|(_, n)| **n > 0)
+        .map(|(sev, n)| format!("{n} {sev}"))
+        .collect();
+    let findings = match s.findings {
+        0 => "no findings".to_string(),
+        1 => format!("1 finding ({})", counts.join(", ")),
+        n => format!("{n} findings ({})", counts.join(", ")),
+    };
+    let errors = match s.errors {
+        0 => String::new(),
+        1 => ", 1 error".to_string(),
+        n => format!(", {n} errors"),
+    };
+    format!(
+        "{findings}{errors} · {} files, {} resources, {} rules from {} plugins · fail on {} and above",
+        s.files, s.resources, s.rules, s.plugins, s.fail_on
+    )
+}

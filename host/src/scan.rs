@@ -1,0 +1,594 @@
+//! One scan, end to end: configuration → plugins → discovery → normalization → evaluation →
+//! findings. This is the embedding API; the CLI only parses flags and calls it.
+//!
+//! ```no_run
+//! use palisade::{Scan, Severity};
+//!
+//! let report = Scan::new(["deploy/"]).fail_on(Severity::High).run()?;
+//! for finding in &report.findings {
+//!     println!("{}:{} {} {}", finding.file, finding.line, finding.rule, finding.message);
+//! }
+//! std::process::exit(report.exit_code());
+//! # Ok::<(), palisade::ConfigError>(())
+//! ```
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use palisade_normalize::{Diagnostic, Resource};
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::config::{Config, ConfigError};
+use crate::discover::{SourceFile, discover};
+use crate::engine::{CompileCache, Engine, Input, Plugin, RuleInfo};
+use crate::findings::{Finding, Severity};
+use crate::packs;
+
+/// A problem that made the scan incomplete: a bad input file, a failing plugin, a config issue.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, PartialOrd, Ord)]
+pub struct ScanError {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub plugin: Option<String>,
+    pub message: String,
+}
+
+impl ScanError {
+    fn plugin(plugin: &str, message: impl Into<String>) -> ScanError {
+        ScanError {
+            file: None,
+            line: None,
+            plugin: Some(plugin.to_string()),
+            message: message.into(),
+        }
+    }
+}
+
+impl From<Diagnostic> for ScanError {
+    fn from(d: Diagnostic) -> ScanError {
+        ScanError {
+            file: Some(d.file),
+            line: d.line,
+            plugin: None,
+            message: d.message,
+        }
+    }
+}
+
+/// Counts for the report footer and the JSON `summary`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    /// Files read.
+    pub files: usize,
+    /// Files skipped on purpose (e.g. Helm templates).
+    pub skipped_files: usize,
+    pub resources: usize,
+    pub plugins: usize,
+    pub rules: usize,
+    pub findings: usize,
+    /// Findings per severity (every severity present, zeros included).
+    pub by_severity: BTreeMap<Severity, usize>,
+    pub errors: usize,
+    /// The lowest severity that fails the scan.
+    pub fail_on: Severity,
+}
+
+/// A rule as loaded, with the pack that provides it.
+#[derive(Debug, Clone, Serialize)]
+pub struct LoadedRule {
+    pub plugin: String,
+    #[serde(flatten)]
+    pub rule: RuleInfo,
+    /// The severity after `palisade.toml` overrides.
+    pub effective_severity: Severity,
+    pub enabled: bool,
+}
+
+/// Everything a scan produced.
+#[derive(Debug, Clone)]
+pub struct ScanReport {
+    /// Sorted by file, line, column, rule.
+    pub findings: Vec<Finding>,
+    pub errors: Vec<ScanError>,
+    pub summary: Summary,
+    /// Every loaded rule, by id.
+    pub rules: BTreeMap<String, LoadedRule>,
+    /// What plugins logged (and wrote to stdout/stderr), per plugin, in run order.
+    pub logs: Vec<PluginLogLine>,
+}
+
+/// One line a plugin logged during the scan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PluginLogLine {
+    pub plugin: String,
+    /// `trace` … `error`, or `stdout` / `stderr`.
+    pub level: &'static str,
+    pub message: String,
+}
+
+impl ScanReport {
+    /// 2 when anything went wrong, else 1 when a finding is at or above the threshold, else 0.
+    pub fn exit_code(&self) -> i32 {
+        if !self.errors.is_empty() {
+            2
+        } else if self
+            .findings
+            .iter()
+            .any(|f| f.severity >= self.summary.fail_on)
+        {
+            1
+        } else {
+            0
+        }
+    }
+}
+
+/// A configured scan. Build it, then [`run`](Scan::run) it.
+#[derive(Debug, Clone, Default)]
+pub struct Scan {
+    paths: Vec<PathBuf>,
+    plugins: Vec<PathBuf>,
+    default_packs: Option<bool>,
+    config: Option<PathBuf>,
+    cache_dir: Option<PathBuf>,
+    no_cache: bool,
+    fail_on: Option<Severity>,
+}
+
+impl Scan {
+    /// A scan of files and directories.
+    pub fn new<P: Into<PathBuf>>(paths: impl IntoIterator<Item = P>) -> Scan {
+        Scan {
+            paths: paths.into_iter().map(Into::into).collect(),
+            ..Scan::default()
+        }
+    }
+
+    /// Adds a plugin component file.
+    pub fn plugin(mut self, path: impl Into<PathBuf>) -> Scan {
+        self.plugins.push(path.into());
+        self
+    }
+
+    /// Runs (or not) the packs built into palisade; overrides `palisade.toml`.
+    pub fn default_packs(mut self, enabled: bool) -> Scan {
+        self.default_packs = Some(enabled);
+        self
+    }
+
+    /// Uses this config file instead of looking for `palisade.toml` above the scan root.
+    pub fn config(mut self, path: impl Into<PathBuf>) -> Scan {
+        self.config = Some(path.into());
+        self
+    }
+
+    /// Keeps compiled plugins here instead of the user cache directory.
+    pub fn cache_dir(mut self, dir: impl Into<PathBuf>) -> Scan {
+        self.cache_dir = Some(dir.into());
+        self
+    }
+
+    /// Compiles every plugin afresh and keeps nothing on disk.
+    pub fn no_cache(mut self) -> Scan {
+        self.no_cache = true;
+        self
+    }
+
+    /// The lowest severity that fails the scan; overrides `palisade.toml`.
+    pub fn fail_on(mut self, severity: Severity) -> Scan {
+        self.fail_on = Some(severity);
+        self
+    }
+
+    /// Loads the config and plugins without scanning anything.
+    pub fn load(&self) -> Result<Session, ConfigError> {
+        let config = match &self.config {
+            Some(path) => Config::load(path)?,
+            None => {
+                let start = self.paths.first().map_or(Path::new("."), PathBuf::as_path);
+                match Config::discover(start) {
+                    Some(path) => Config::load(&path)?,
+                    None => Config::default(),
+                }
+            }
+        };
+        let cache = if self.no_cache {
+            None
+        } else {
+            self.cache_dir
+                .clone()
+                .or_else(CompileCache::default_dir)
+                .map(CompileCache::new)
+        };
+        let engine = Engine::new(cache).map_err(|e| ConfigError::Invalid {
+            path: PathBuf::from("<engine>"),
+            message: format!("cannot start the WebAssembly engine: {e:#}"),
+        })?;
+
+        let limits = config.limits();
+        let mut sources: Vec<(String, Source)> = Vec::new();
+        if self.default_packs.or(config.default_packs).unwrap_or(true) {
+            sources.extend(
+                packs::BUILTIN
+                    .iter()
+                    .map(|p| (p.name.to_string(), Source::Embedded(p.wasm))),
+            );
+        }
+        for path in config
+            .plugin_paths()
+            .into_iter()
+            .chain(self.plugins.clone())
+        {
+            sources.push((path.display().to_string(), Source::File(path)));
+        }
+
+        let loaded: Vec<Result<Plugin, ScanError>> = sources
+            .par_iter()
+            .map(|(label, source)| {
+                let bytes = match source {
+                    Source::Embedded(bytes) => std::borrow::Cow::Borrowed(*bytes),
+                    Source::File(path) => std::fs::read(path)
+                        .map(std::borrow::Cow::Owned)
+                        .map_err(|e| {
+                            ScanError::plugin(label, format!("cannot read plugin: {e}"))
+                        })?,
+                };
+                engine
+                    .load(label, &bytes, limits)
+                    .map_err(|e| ScanError::plugin(&e.plugin, e.failure.to_string()))
+            })
+            .collect();
+
+        let mut session = Session {
+            engine,
+            config,
+            plugins: Vec::new(),
+            errors: Vec::new(),
+            fail_on: self.fail_on,
+        };
+        for result in loaded {
+            match result {
+                Ok(mut plugin) => {
+                    let name = plugin.info().name.clone();
+                    if !session.config.pack_enabled(&name) {
+                        continue;
+                    }
+                    plugin.set_limits(session.config.pack_limits(&name));
+                    session.plugins.push(Arc::new(plugin));
+                }
+                Err(e) => session.errors.push(e),
+            }
+        }
+        session.check_rule_ids();
+        Ok(session)
+    }
+
+    /// Loads everything and scans the paths.
+    pub fn run(&self) -> Result<ScanReport, ConfigError> {
+        let session = self.load()?;
+        let paths = if self.paths.is_empty() {
+            vec![PathBuf::from(".")]
+        } else {
+            self.paths.clone()
+        };
+        Ok(session.scan(&paths))
+    }
+}
+
+enum Source {
+    Embedded(&'static [u8]),
+    File(PathBuf),
+}
+
+/// Loaded config and plugins, ready to scan.
+pub struct Session {
+    engine: Engine,
+    config: Config,
+    plugins: Vec<Arc<Plugin>>,
+    /// Problems met while loading (they are part of every report).
+    errors: Vec<ScanError>,
+    fail_on: Option<Severity>,
+}
+
+impl Session {
+    /// The loaded plugins.
+    pub fn plugins(&self) -> impl Iterator<Item = &Plugin> {
+        self.plugins.iter().map(|p| p.as_ref())
+    }
+
+    /// The engine plugins run in.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// Problems met while loading config and plugins.
+    pub fn errors(&self) -> &[ScanError] {
+        &self.errors
+    }
+
+    /// Every loaded rule by id, with config overrides applied.
+    pub fn rules(&self) -> BTreeMap<String, LoadedRule> {
+        let mut rules = BTreeMap::new();
+        for plugin in &self.plugins {
+            for rule in &plugin.info().rules {
+                rules.entry(rule.id.clone()).or_insert_with(|| LoadedRule {
+                    plugin: plugin.info().name.clone(),
+                    effective_severity: self
+                        .config
+                        .rule_severity(&rule.id)
+                        .unwrap_or(rule.severity),
+                    enabled: self.config.rule_enabled(&rule.id),
+                    rule: rule.clone(),
+                });
+            }
+        }
+        rules
+    }
+
+    /// The lowest severity that fails the scan.
+    pub fn fail_on(&self) -> Severity {
+        self.fail_on
+            .or(self.config.fail_on)
+            .unwrap_or(Severity::Low)
+    }
+
+    fn check_rule_ids(&mut self) {
+        let mut owner: HashMap<&str, &str> = HashMap::new();
+        let mut clashes = Vec::new();
+        for plugin in &self.plugins {
+            for rule in &plugin.info().rules {
+                if let Some(first) = owner.insert(&rule.id, plugin.label()) {
+                    clashes.push(ScanError::plugin(
+                        plugin.label(),
+                        format!("declares rule `{}`, which `{first}` declares too", rule.id),
+                    ));
+                }
+            }
+        }
+        self.errors.extend(clashes);
+    }
+
+    /// Scans files and directories with the loaded plugins.
+    pub fn scan(&self, paths: &[PathBuf]) -> ScanReport {
+        let discovered = discover(paths);
+        let mut errors = self.errors.clone();
+        errors.extend(discovered.diagnostics.into_iter().map(ScanError::from));
+
+        let limits = palisade_normalize::Limits {
+            max_file_bytes: self.config.max_file_bytes(),
+            ..palisade_normalize::Limits::default()
+        };
+        let normalized: Vec<(Vec<Resource>, Vec<Diagnostic>, bool)> = discovered
+            .files
+            .par_iter()
+            .map(|file| normalize(file, &limits))
+            .collect();
+        let mut resources = Vec::new();
+        let mut files = 0;
+        for (found, diagnostics, read) in normalized {
+            files += usize::from(read);
+            resources.extend(found);
+            errors.extend(diagnostics.into_iter().map(ScanError::from));
+        }
+
+        let attributes: Vec<String> = resources
+            .par_iter()
+            .map(|r| serde_json::to_string(&r.attributes).expect("JSON values always serialize"))
+            .collect();
+
+        let rules = self.rules();
+        let outcomes: Vec<(Vec<Finding>, Vec<ScanError>, Vec<PluginLogLine>)> = self
+            .plugins
+            .par_iter()
+            .map(|plugin| self.evaluate(plugin, &resources, &attributes, &rules))
+            .collect();
+        let mut findings = Vec::new();
+        let mut logs = Vec::new();
+        for (f, e, l) in outcomes {
+            findings.extend(f);
+            errors.extend(e);
+            logs.extend(l);
+        }
+        findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+        findings.dedup();
+        errors.sort();
+        errors.dedup();
+
+        let mut by_severity: BTreeMap<Severity, usize> =
+            Severity::ALL.into_iter().map(|s| (s, 0)).collect();
+        for f in &findings {
+            *by_severity.entry(f.severity).or_default() += 1;
+        }
+        let summary = Summary {
+            files,
+            skipped_files: discovered.skipped.len(),
+            resources: resources.len(),
+            plugins: self.plugins.len(),
+            rules: rules.values().filter(|r| r.enabled).count(),
+            findings: findings.len(),
+            by_severity,
+            errors: errors.len(),
+            fail_on: self.fail_on(),
+        };
+        ScanReport {
+            findings,
+            errors,
+            summary,
+            rules,
+            logs,
+        }
+    }
+
+    fn evaluate(
+        &self,
+        plugin: &Plugin,
+        resources: &[Resource],
+        attributes: &[String],
+        rules: &BTreeMap<String, LoadedRule>,
+    ) -> (Vec<Finding>, Vec<ScanError>, Vec<PluginLogLine>) {
+        let enabled: HashMap<&str, &RuleInfo> = plugin
+            .info()
+            .rules
+            .iter()
+            .filter(|r| self.config.rule_enabled(&r.id))
+            .map(|r| (r.id.as_str(), r))
+            .collect();
+        let wanted: Vec<usize> = (0..resources.len())
+            .filter(|&i| {
+                enabled
+                    .values()
+                    .flat_map(|r| &r.kinds)
+                    .any(|k| crate::engine::kind_matches(k, &resources[i].kind))
+            })
+            .collect();
+        if wanted.is_empty() {
+            return (Vec::new(), Vec::new(), Vec::new());
+        }
+        let inputs: Vec<Input<'_>> = wanted
+            .iter()
+            .map(|&i| Input {
+                id: &resources[i].id,
+                kind: &resources[i].kind,
+                file: &resources[i].file,
+                attributes: &attributes[i],
+            })
+            .collect();
+        let settings = self.config.pack_settings(&plugin.info().name);
+        let run = self.engine.run(plugin, &settings, &inputs);
+        let mut logs: Vec<PluginLogLine> = run
+            .log
+            .lines
+            .into_iter()
+            .map(|(level, message)| PluginLogLine {
+                plugin: plugin.label().to_string(),
+                level,
+                message,
+            })
+            .collect();
+        if run.log.dropped_bytes > 0 {
+            logs.push(PluginLogLine {
+                plugin: plugin.label().to_string(),
+                level: "warn",
+                message: format!(
+                    "{} more bytes of log dropped (cap reached)",
+                    run.log.dropped_bytes
+                ),
+            });
+        }
+        let raw = match run.result {
+            Ok(raw) => raw,
+            Err(e) => {
+                return (
+                    Vec::new(),
+                    vec![ScanError::plugin(&e.plugin, e.failure.to_string())],
+                    logs,
+                );
+            }
+        };
+
+        let mut findings = Vec::with_capacity(raw.len());
+        let mut errors = Vec::new();
+        for f in raw {
+            let Some(rule) = plugin.info().rules.iter().find(|r| r.id == f.rule_id) else {
+                errors.push(ScanError::plugin(
+                    plugin.label(),
+                    format!("reported a finding for undeclared rule `{}`", f.rule_id),
+                ));
+                continue;
+            };
+            if !enabled.contains_key(rule.id.as_str()) {
+                continue;
+            }
+            let Some(index) = f.resource.map(|i| wanted[i]) else {
+                errors.push(ScanError::plugin(
+                    plugin.label(),
+                    format!(
+                        "reported a finding for `{}`, a resource it was not given",
+                        f.resource_id
+                    ),
+                ));
+                continue;
+            };
+            let resource = &resources[index];
+            let span = resource.locate(&f.pointer);
+            let severity = rules
+                .get(&rule.id)
+                .and_then(|r| self.config.rule_severity(&r.rule.id))
+                .or(f.severity)
+                .unwrap_or(rule.severity);
+            findings.push(Finding {
+                rule: f.rule_id,
+                severity,
+                resource: resource.id.clone(),
+                kind: resource.kind.clone(),
+                file: resource.file.clone(),
+                line: span.line,
+                column: span.column,
+                message: f.message,
+                pointer: f.pointer,
+                plugin: plugin.info().name.clone(),
+            });
+        }
+        (findings, errors, logs)
+    }
+}
+
+/// Reads and normalizes one file: its resources, its diagnostics, and whether it was read.
+fn normalize(
+    file: &SourceFile,
+    limits: &palisade_normalize::Limits,
+) -> (Vec<Resource>, Vec<Diagnostic>, bool) {
+    if !palisade_normalize::is_candidate(&file.path) {
+        return (Vec::new(), Vec::new(), false);
+    }
+    let diagnostic = |message: String| Diagnostic {
+        file: file.display.clone(),
+        line: None,
+        message,
+    };
+    match std::fs::metadata(&file.path) {
+        Ok(meta) if meta.len() > limits.max_file_bytes => {
+            return (
+                Vec::new(),
+                vec![diagnostic(format!(
+                    "file is {:.1} MiB, over the {} MiB limit (raise `limits.max-file-mib` in palisade.toml)",
+                    meta.len() as f64 / (1u64 << 20) as f64,
+                    limits.max_file_bytes >> 20
+                ))],
+                true,
+            );
+        }
+        Ok(_) => {}
+        Err(e) => {
+            return (
+                Vec::new(),
+                vec![diagnostic(format!("cannot read: {e}"))],
+                true,
+            );
+        }
+    }
+    let bytes = match std::fs::read(&file.path) {
+        Ok(b) => b,
+        Err(e) => {
+            return (
+                Vec::new(),
+                vec![diagnostic(format!("cannot read: {e}"))],
+                true,
+            );
+        }
+    };
+    let Ok(text) = String::from_utf8(bytes) else {
+        return (
+            Vec::new(),
+            vec![diagnostic("not UTF-8 text".to_string())],
+            true,
+        );
+    };
+    let normalized = palisade_normalize::normalize_file(&file.display, &file.path, &text, limits);
+    (normalized.resources, normalized.diagnostics, true)
+}

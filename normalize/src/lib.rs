@@ -1,0 +1,33 @@
+//! Palisade's resource model and the normalizers that turn infrastructure files into it.
+//!
+//! Every format's parser yields [`Resource`]s: a stable id, a `<format>/<type>` kind, the
+//! attributes as JSON, and a [`SpanTable`] that maps every JSON pointer into the attributes back
+//! to a line of the source file. Bad input becomes a [`Diagnostic`], never a panic.
+//!
+//! This crate is shared by the host (`palisade`) and the plugin SDK's native test harness, so a
+//! rule's fixture test sees exactly the resources the host would hand the plugin.
+
+pub mod kubernetes;
+mod resource;
+pub mod yaml;
+
+pub use resource::{Diagnostic, Limits, Normalized, Resource, Span, SpanTable};
+
+use std::path::Path;
+
+/// Normalizes one file, choosing the format by its name and content.
+///
+/// `display` is the path shown in resources and diagnostics (relative to the scan root, as the
+/// user gave it); `path` is only used for its name. Files of no known format give an empty,
+/// unrecognized result.
+pub fn normalize_file(display: &str, path: &Path, text: &str, limits: &Limits) -> Normalized {
+    if kubernetes::is_candidate(path) {
+        return kubernetes::normalize(display, text, limits);
+    }
+    Normalized::default()
+}
+
+/// True when some normalizer reads files with this name; other files are not even opened.
+pub fn is_candidate(path: &Path) -> bool {
+    kubernetes::is_candidate(path)
+}

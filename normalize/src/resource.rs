@@ -1,0 +1,162 @@
+//! The resource model shared by every format.
+
+use std::collections::HashMap;
+
+use serde_json::Value;
+
+/// A position in a source file: 1-based line and column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Span {
+    pub line: u32,
+    pub column: u32,
+}
+
+/// Maps JSON pointers (RFC 6901) into a resource's attributes to source positions.
+///
+/// For an object member the position is the member's key (`privileged:`), for an array element
+/// the element's first token (`- name: web`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SpanTable {
+    spans: HashMap<String, Span>,
+}
+
+impl SpanTable {
+    /// Records the position of the value at `pointer`.
+    pub fn insert(&mut self, pointer: String, span: Span) {
+        self.spans.insert(pointer, span);
+    }
+
+    /// The position of the value at `pointer`, if recorded exactly.
+    pub fn get(&self, pointer: &str) -> Option<Span> {
+        self.spans.get(pointer).copied()
+    }
+
+    /// The position of `pointer`, or of its nearest recorded parent when the value itself does
+    /// not exist (a finding about a missing field points at the object it is missing from).
+    pub fn locate(&self, pointer: &str) -> Option<Span> {
+        let mut current = pointer;
+        loop {
+            if let Some(span) = self.spans.get(current) {
+                return Some(*span);
+            }
+            if current.is_empty() {
+                return None;
+            }
+            current = match current.rfind('/') {
+                Some(cut) => &current[..cut],
+                None => "",
+            };
+        }
+    }
+
+    /// Number of recorded pointers.
+    pub fn len(&self) -> usize {
+        self.spans.len()
+    }
+
+    /// True when nothing is recorded.
+    pub fn is_empty(&self) -> bool {
+        self.spans.is_empty()
+    }
+
+    /// All recorded pointers and their positions, in no particular order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, Span)> {
+        self.spans.iter().map(|(k, v)| (k.as_str(), *v))
+    }
+}
+
+/// A normalized infrastructure object: what a policy plugin judges.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Resource {
+    /// Stable address, e.g. `Deployment/prod/web`.
+    pub id: String,
+    /// `<format>/<type>`, e.g. `kubernetes/Deployment`.
+    pub kind: String,
+    /// The source file as shown to the user (relative to the scan root as given).
+    pub file: String,
+    /// First line of the resource in `file` (1-based).
+    pub line: u32,
+    /// Last line of the resource in `file` (1-based, inclusive).
+    pub end_line: u32,
+    /// The resource's data.
+    pub attributes: Value,
+    /// Pointer → position for every value in `attributes` that comes from the source.
+    pub spans: SpanTable,
+}
+
+impl Resource {
+    /// The position a finding at `pointer` is reported at: the value itself, else its nearest
+    /// existing parent, else the resource's first line.
+    pub fn locate(&self, pointer: &str) -> Span {
+        self.spans.locate(pointer).unwrap_or(Span {
+            line: self.line,
+            column: 1,
+        })
+    }
+}
+
+/// A problem with an input file: reported with the file and line, and the scan goes on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    pub file: String,
+    /// 1-based line, when the problem has one.
+    pub line: Option<u32>,
+    pub message: String,
+}
+
+/// What a normalizer made of one file.
+#[derive(Debug, Clone, Default)]
+pub struct Normalized {
+    /// True when the file is of a format the normalizer handles (even if it had errors).
+    pub recognized: bool,
+    pub resources: Vec<Resource>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Bounds that keep hostile input from exhausting the scanner.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest file read, in bytes.
+    pub max_file_bytes: u64,
+    /// Deepest nesting of collections in one document.
+    pub max_depth: usize,
+    /// Most nodes one file may expand to, counting every alias expansion.
+    pub max_nodes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_file_bytes: 16 * 1024 * 1024,
+            max_depth: 128,
+            max_nodes: 2_000_000,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locate_falls_back_to_the_nearest_parent() {
+        let mut table = SpanTable::default();
+        table.insert(String::new(), Span { line: 1, column: 1 });
+        table.insert("/spec".into(), Span { line: 5, column: 1 });
+        table.insert("/spec/containers/0".into(), Span { line: 9, column: 7 });
+        assert_eq!(
+            table.locate("/spec/containers/0/securityContext/privileged"),
+            Some(Span { line: 9, column: 7 })
+        );
+        assert_eq!(table.locate("/spec"), Some(Span { line: 5, column: 1 }));
+        assert_eq!(
+            table.locate("/metadata/name"),
+            Some(Span { line: 1, column: 1 })
+        );
+    }
+
+    #[test]
+    fn locate_without_any_span_is_none() {
+        assert_eq!(SpanTable::default().locate("/a/b"), None);
+    }
+}

@@ -1,0 +1,356 @@
+//! Write Palisade policy plugins in Rust.
+//!
+//! A policy pack is a list of [`Rule`]s, each a plain function over one normalized
+//! [`Resource`]. Declare the pack with [`Policy`], export it with [`export_policy!`], build it for
+//! `wasm32-wasip2`, and the Palisade host runs it in its sandbox:
+//!
+//! ```
+//! use palisade_sdk::{Policy, Report, Resource, Rule, Severity, kubernetes};
+//!
+//! /// Containers must not run privileged.
+//! fn privileged(resource: &Resource, report: &mut Report) {
+//!     for container in kubernetes::containers(resource) {
+//!         if container.security_context("privileged").and_then(|v| v.as_bool()) == Some(true) {
+//!             report.finding(
+//!                 container.pointer_to(&["securityContext", "privileged"]),
+//!                 format!("container `{}` runs privileged", container.name),
+//!             );
+//!         }
+//!     }
+//! }
+//!
+//! pub struct Pack;
+//! impl Policy for Pack {
+//!     const NAME: &'static str = "example";
+//!     const VERSION: &'static str = "0.1.0";
+//!     const RULES: &'static [Rule] = &[Rule {
+//!         id: "example/privileged",
+//!         title: "Privileged container",
+//!         severity: Severity::High,
+//!         kinds: kubernetes::WORKLOAD_KINDS,
+//!         description: "A privileged container can do anything the host kernel can.",
+//!         remediation: "Remove `securityContext.privileged: true`.",
+//!         help_uri: None,
+//!         tags: &[],
+//!         check: privileged,
+//!     }];
+//! }
+//! palisade_sdk::export_policy!(Pack);
+//! ```
+//!
+//! With the `testing` feature, [`testing`] runs a pack's rules on fixture files natively, so
+//! `cargo test` in the plugin crate checks every rule without building a component.
+
+pub mod kubernetes;
+pub mod log;
+pub mod pointer;
+#[cfg(feature = "testing")]
+pub mod testing;
+
+use std::sync::Mutex;
+
+pub use serde_json::{self, Value, json};
+
+/// How serious a finding is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Severity {
+    Info,
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl Severity {
+    /// The lowercase name used in configs and reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        }
+    }
+}
+
+/// A rule's check: reports findings about one resource.
+pub type Check = fn(&Resource, &mut Report<'_>);
+
+/// One rule of a pack: its metadata and its check.
+#[derive(Debug, Clone, Copy)]
+pub struct Rule {
+    /// Stable slug, e.g. `k8s/privileged-container`.
+    pub id: &'static str,
+    /// One line shown next to each finding.
+    pub title: &'static str,
+    /// Default severity of the rule's findings.
+    pub severity: Severity,
+    /// Resource kinds the rule judges: exact (`kubernetes/Pod`) or prefix (`kubernetes/*`).
+    pub kinds: &'static [&'static str],
+    /// What the rule checks and why it matters (Markdown).
+    pub description: &'static str,
+    /// How to fix a finding (Markdown).
+    pub remediation: &'static str,
+    /// Where to read more.
+    pub help_uri: Option<&'static str>,
+    /// Labels such as benchmark references.
+    pub tags: &'static [&'static str],
+    /// The check itself.
+    pub check: Check,
+}
+
+impl Rule {
+    /// True when the rule judges resources of `kind`.
+    pub fn applies_to(&self, kind: &str) -> bool {
+        self.kinds.iter().any(|pattern| kind_matches(pattern, kind))
+    }
+}
+
+/// True when a kind pattern (`kubernetes/Pod`, `kubernetes/*` or `*`) matches `kind`.
+pub fn kind_matches(pattern: &str, kind: &str) -> bool {
+    match pattern.strip_suffix('*') {
+        Some(prefix) => kind.starts_with(prefix),
+        None => pattern == kind,
+    }
+}
+
+/// A policy pack: its name, version and rules.
+pub trait Policy: 'static {
+    /// Pack name, e.g. `kubernetes`.
+    const NAME: &'static str;
+    /// Pack version (semver).
+    const VERSION: &'static str;
+    /// Every rule of the pack.
+    const RULES: &'static [Rule];
+
+    /// Checks the pack's settings from `palisade.toml` (a JSON object) before any evaluation.
+    /// Rules read the settings through [`Report::config`].
+    fn configure(config: &Value) -> Result<(), String> {
+        let _ = config;
+        Ok(())
+    }
+}
+
+/// A normalized infrastructure object, as the host hands it over.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Resource {
+    /// Stable address, e.g. `Deployment/prod/web`.
+    pub id: String,
+    /// `<format>/<type>`, e.g. `kubernetes/Deployment`.
+    pub kind: String,
+    /// Source file, relative to the scan root.
+    pub file: String,
+    /// The resource's data.
+    pub attributes: Value,
+}
+
+impl Resource {
+    /// The attribute at an RFC 6901 JSON pointer.
+    pub fn get(&self, pointer: &str) -> Option<&Value> {
+        self.attributes.pointer(pointer)
+    }
+
+    /// The part of the kind after `<format>/`, e.g. `Deployment`.
+    pub fn type_name(&self) -> &str {
+        self.kind.split_once('/').map_or(&self.kind, |(_, t)| t)
+    }
+}
+
+/// One violation of a rule by a resource.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    pub rule_id: String,
+    pub resource_id: String,
+    pub message: String,
+    /// JSON pointer into the resource's attributes at the offending value.
+    pub pointer: String,
+    /// Overrides the rule's default severity.
+    pub severity: Option<Severity>,
+}
+
+/// Where a rule's check reports its findings about one resource.
+pub struct Report<'a> {
+    rule: &'a Rule,
+    resource: &'a Resource,
+    config: &'a Value,
+    findings: &'a mut Vec<Finding>,
+}
+
+impl Report<'_> {
+    /// Reports a finding at `pointer` (the offending value, or the object it is missing from).
+    pub fn finding(&mut self, pointer: impl Into<String>, message: impl Into<String>) {
+        self.push(pointer.into(), message.into(), None);
+    }
+
+    /// Reports a finding with a severity other than the rule's default.
+    pub fn finding_with_severity(
+        &mut self,
+        pointer: impl Into<String>,
+        message: impl Into<String>,
+        severity: Severity,
+    ) {
+        self.push(pointer.into(), message.into(), Some(severity));
+    }
+
+    /// The pack's settings from `palisade.toml` (an empty object when none).
+    pub fn config(&self) -> &Value {
+        self.config
+    }
+
+    /// The rule being checked.
+    pub fn rule(&self) -> &Rule {
+        self.rule
+    }
+
+    fn push(&mut self, pointer: String, message: String, severity: Option<Severity>) {
+        self.findings.push(Finding {
+            rule_id: self.rule.id.to_string(),
+            resource_id: self.resource.id.clone(),
+            message,
+            pointer,
+            severity,
+        });
+    }
+}
+
+/// Runs every rule of `P` that applies to each resource, in rule order.
+pub fn evaluate<P: Policy>(resources: &[Resource], config: &Value) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    for resource in resources {
+        for rule in P::RULES.iter().filter(|r| r.applies_to(&resource.kind)) {
+            let mut report = Report {
+                rule,
+                resource,
+                config,
+                findings: &mut findings,
+            };
+            (rule.check)(resource, &mut report);
+        }
+    }
+    findings
+}
+
+/// The settings given to `configure`, kept for the evaluations of this instance.
+static CONFIG: Mutex<Option<Value>> = Mutex::new(None);
+
+#[doc(hidden)]
+pub mod __private {
+    //! Glue between the generated bindings and [`Policy`](crate::Policy); used by
+    //! [`export_policy!`](crate::export_policy). Not a stable API.
+
+    pub mod bindings {
+        wit_bindgen::generate!({
+            path: "../wit",
+            world: "plugin",
+            pub_export_macro: true,
+            export_macro_name: "__export_plugin",
+            default_bindings_module: "palisade_sdk::__private::bindings",
+        });
+    }
+
+    pub use bindings::exports::palisade::policy::policy::Guest;
+    use bindings::palisade::policy::types as wit;
+    pub use wit::{Finding as WitFinding, PluginInfo, Resource as WitResource};
+
+    use super::{CONFIG, Policy, Severity, Value};
+
+    fn severity(s: Severity) -> wit::Severity {
+        match s {
+            Severity::Info => wit::Severity::Info,
+            Severity::Low => wit::Severity::Low,
+            Severity::Medium => wit::Severity::Medium,
+            Severity::High => wit::Severity::High,
+            Severity::Critical => wit::Severity::Critical,
+        }
+    }
+
+    pub fn describe<P: Policy>() -> PluginInfo {
+        PluginInfo {
+            name: P::NAME.to_string(),
+            version: P::VERSION.to_string(),
+            rules: P::RULES
+                .iter()
+                .map(|r| wit::Rule {
+                    id: r.id.to_string(),
+                    title: r.title.to_string(),
+                    severity: severity(r.severity),
+                    kinds: r.kinds.iter().map(|k| k.to_string()).collect(),
+                    description: r.description.to_string(),
+                    remediation: r.remediation.to_string(),
+                    help_uri: r.help_uri.map(str::to_string),
+                    tags: r.tags.iter().map(|t| t.to_string()).collect(),
+                })
+                .collect(),
+        }
+    }
+
+    pub fn configure<P: Policy>(config: String) -> Result<(), String> {
+        let value: Value = serde_json::from_str(&config)
+            .map_err(|e| format!("settings are not valid JSON: {e}"))?;
+        P::configure(&value)?;
+        *CONFIG
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(value);
+        Ok(())
+    }
+
+    pub fn evaluate<P: Policy>(batch: Vec<WitResource>) -> Result<Vec<WitFinding>, String> {
+        let mut resources = Vec::with_capacity(batch.len());
+        for r in batch {
+            let attributes = serde_json::from_str(&r.attributes)
+                .map_err(|e| format!("attributes of `{}` are not valid JSON: {e}", r.id))?;
+            resources.push(super::Resource {
+                id: r.id,
+                kind: r.kind,
+                file: r.file,
+                attributes,
+            });
+        }
+        let config = CONFIG
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+            .unwrap_or_else(|| Value::Object(Default::default()));
+        Ok(super::evaluate::<P>(&resources, &config)
+            .into_iter()
+            .map(|f| WitFinding {
+                rule_id: f.rule_id,
+                resource_id: f.resource_id,
+                message: f.message,
+                pointer: f.pointer,
+                severity: f.severity.map(severity),
+            })
+            .collect())
+    }
+}
+
+/// Exports a [`Policy`] as the plugin's implementation of the `palisade:policy` interface.
+///
+/// Use it once, in the pack's `lib.rs`.
+#[macro_export]
+macro_rules! export_policy {
+    ($policy:ty) => {
+        #[doc(hidden)]
+        pub struct __PalisadeExport;
+
+        impl $crate::__private::Guest for __PalisadeExport {
+            fn describe() -> $crate::__private::PluginInfo {
+                $crate::__private::describe::<$policy>()
+            }
+            fn configure(config: ::std::string::String) -> ::std::result::Result<(), ::std::string::String> {
+                $crate::__private::configure::<$policy>(config)
+            }
+            fn evaluate(
+                resources: ::std::vec::Vec<$crate::__private::WitResource>,
+            ) -> ::std::result::Result<
+                ::std::vec::Vec<$crate::__private::WitFinding>,
+                ::std::string::String,
+            > {
+                $crate::__private::evaluate::<$policy>(resources)
+            }
+        }
+
+        $crate::__private::bindings::__export_plugin!(__PalisadeExport with_types_in $crate::__private::bindings);
+    };
+}

@@ -1,0 +1,21 @@
+//! Palisade's built-in Kubernetes policy pack: pod security for every workload kind, plus
+//! namespace, service-account and RBAC hygiene. One rule per file under `rules/`, each with its
+//! doc and fixtures in `fixtures/<rule-id>/{fail,pass}.yaml`.
+
+mod rules;
+
+use palisade_sdk::{Policy, Rule};
+
+/// The Kubernetes pack.
+pub struct Kubernetes;
+
+impl Policy for Kubernetes {
+    const NAME: &'static str = "kubernetes";
+    const VERSION: &'static str = env!("CARGO_PKG_VERSION");
+    const RULES: &'static [Rule] = rules::ALL;
+}
+
+// Only the component needs the exports; natively, the `cdylib` the tests link cannot carry
+// their `palisade:policy/…` symbol names (the linker's version script rejects the `:`).
+#[cfg(target_family = "wasm")]
+palisade_sdk::export_policy!(Kubernetes);
