@@ -351,6 +351,9 @@ macro_rules! export_policy {
             }
         }
 
+        // The component exports only exist for wasm; native builds (the pack's own `cargo test`)
+        // keep the trait impl but not the symbols, whose names native linkers reject.
+        #[cfg(target_family = "wasm")]
         $crate::__private::bindings::__export_plugin!(__PalisadeExport with_types_in $crate::__private::bindings);
     };
 }

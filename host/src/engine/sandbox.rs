@@ -321,9 +321,9 @@ mod tests {
             vec![
                 ("stdout", "hello".to_string()),
                 ("stdout", "world".to_string()),
-                ("stdout", "0".to_string())
+                ("stdout", "0123".to_string())
             ]
         );
-        assert_eq!(log.dropped_bytes, 9);
+        assert_eq!(log.dropped_bytes, 6);
     }
 }

@@ -144,7 +144,19 @@ fn summary_line(report: &ScanReport) -> String {
         n => format!(", {n} errors"),
     };
     format!(
-        "{findings}{errors} · {} files, {} resources, {} rules from {} plugins · fail on {} and above",
-        s.files, s.resources, s.rules, s.plugins, s.fail_on
+        "{findings}{errors} · {} · {} · {} from {} · fail on {} and above",
+        plural(s.files, "file"),
+        plural(s.resources, "resource"),
+        plural(s.rules, "rule"),
+        plural(s.plugins, "plugin"),
+        s.fail_on
     )
+}
+
+fn plural(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
 }

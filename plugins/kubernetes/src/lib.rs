@@ -15,7 +15,4 @@ impl Policy for Kubernetes {
     const RULES: &'static [Rule] = rules::ALL;
 }
 
-// Only the component needs the exports; natively, the `cdylib` the tests link cannot carry
-// their `palisade:policy/…` symbol names (the linker's version script rejects the `:`).
-#[cfg(target_family = "wasm")]
 palisade_sdk::export_policy!(Kubernetes);

@@ -30,18 +30,22 @@ fn check(resource: &Resource, report: &mut Report) {
         return;
     }
     let name = kubernetes::name(resource);
+    let unplaced = || {
+        format!(
+            "{kind} `{name}` names no namespace, so it lands in whichever one is current \
+             when applied, often `default`"
+        )
+    };
     match resource.get("/metadata/namespace") {
         None => {
-            let pointer = if resource.get("/metadata").is_some() { "/metadata" } else { "" };
-            report.finding(
-                pointer,
-                format!("{kind} `{name}` names no namespace, so it lands in whichever one is current when applied, often `default`"),
-            );
+            let pointer = if resource.get("/metadata").is_some() {
+                "/metadata"
+            } else {
+                ""
+            };
+            report.finding(pointer, unplaced());
         }
-        Some(Value::Null) => report.finding(
-            "/metadata/namespace",
-            format!("{kind} `{name}` names no namespace, so it lands in whichever one is current when applied, often `default`"),
-        ),
+        Some(Value::Null) => report.finding("/metadata/namespace", unplaced()),
         Some(Value::String(namespace)) if namespace.is_empty() || namespace == "default" => report
             .finding(
                 "/metadata/namespace",

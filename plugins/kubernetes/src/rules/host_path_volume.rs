@@ -15,8 +15,8 @@ reported as **critical**: the root filesystem, `/etc`, `/root`, `/proc`, `/sys`,
 `/boot`, the container runtime's sockets and state (`/var/run/docker.sock`, \
 `/run/containerd`, `/var/run/crio`, `/var/lib/docker`, `/var/lib/containerd`), the kubelet's \
 state (`/var/lib/kubelet`) and etcd's data, and any directory that contains one of them (such \
-as `/var` or `/run`). Paths are compared after removing `.`, `..` and repeated or trailing \
-slashes.",
+as `/var` or `/run`). Paths are compared after resolving `.` and `..` and dropping repeated or \
+trailing slashes.",
     remediation: "Use a volume type that does not touch the node: `emptyDir` for scratch \
 space, a `persistentVolumeClaim` for data, `configMap`/`secret`/`projected` volumes for \
 configuration. Node agents that truly need a host path should mount the narrowest path \

@@ -54,7 +54,8 @@ fn check(resource: &Resource, report: &mut Report) {
             )
         } else {
             format!(
-                "{} does not set `allowPrivilegeEscalation: false`, so its processes may gain privileges",
+                "{} does not set `allowPrivilegeEscalation: false`, so its processes may gain \
+                 privileges",
                 container.describe()
             )
         };

@@ -59,7 +59,8 @@ fn check(resource: &Resource, report: &mut Report) {
                     report.finding_with_severity(
                         pointer,
                         format!(
-                            "`rules[{rule_index}]` grants `*` in `{field}`, and `*` in all three lists is full cluster admin"
+                            "`rules[{rule_index}]` grants `*` in `{field}`, and `*` in all three \
+                             lists is full cluster admin"
                         ),
                         Severity::Critical,
                     );

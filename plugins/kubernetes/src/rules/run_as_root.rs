@@ -31,31 +31,28 @@ fn check(resource: &Resource, report: &mut Report) {
         let user = container
             .effective_security_context(&pod, "runAsUser")
             .and_then(|(pointer, value)| Some((pointer, value.as_i64()?)));
-        match user {
-            Some((pointer, 0)) => {
-                report.finding(pointer, format!("{} runs as root (`runAsUser: 0`)", container.describe()));
-            }
-            Some(_) => {}
-            None => match container
+        let non_root = || {
+            container
                 .effective_security_context(&pod, "runAsNonRoot")
                 .and_then(|(pointer, value)| Some((pointer, value.as_bool()?)))
-            {
-                Some((_, true)) => {}
-                Some((pointer, false)) => report.finding(
+        };
+        let (pointer, problem) = match user {
+            Some((pointer, 0)) => (pointer, "runs as root (`runAsUser: 0`)"),
+            Some(_) => continue,
+            None => match non_root() {
+                Some((_, true)) => continue,
+                Some((pointer, false)) => (
                     pointer,
-                    format!(
-                        "{} sets `runAsNonRoot: false` and no non-root `runAsUser`, so it runs as root if its image does",
-                        container.describe()
-                    ),
+                    "sets `runAsNonRoot: false` and no non-root `runAsUser`, so it runs as root \
+                     if its image does",
                 ),
-                None => report.finding(
+                None => (
                     container.pointer.clone(),
-                    format!(
-                        "{} sets neither `runAsNonRoot: true` nor a non-root `runAsUser`, so it runs as root if its image does",
-                        container.describe()
-                    ),
+                    "sets neither `runAsNonRoot: true` nor a non-root `runAsUser`, so it runs as \
+                     root if its image does",
                 ),
             },
-        }
+        };
+        report.finding(pointer, format!("{} {problem}", container.describe()));
     }
 }

@@ -54,7 +54,8 @@ fn check(resource: &Resource, report: &mut Report) {
             None if pod_type.is_none() => report.finding_with_severity(
                 container.pointer.clone(),
                 format!(
-                    "{} sets no seccomp profile and runs unconfined unless the kubelet defaults to one",
+                    "{} sets no seccomp profile and runs unconfined unless the kubelet \
+                     defaults to one",
                     container.describe()
                 ),
                 Severity::Low,

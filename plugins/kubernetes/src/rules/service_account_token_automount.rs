@@ -65,7 +65,8 @@ fn check(resource: &Resource, report: &mut Report) {
             report.finding(
                 pod.pointer,
                 format!(
-                    "pod does not set `automountServiceAccountToken: false`, so it mounts an API token for service account `{account}` unless that account opts out"
+                    "pod does not set `automountServiceAccountToken: false`, so it mounts an API \
+                     token for service account `{account}` unless that account opts out"
                 ),
             );
         }
@@ -81,11 +82,13 @@ fn check_service_account(resource: &Resource, report: &mut Report) {
         Some(Value::Bool(false)) => {}
         Some(_) => report.finding(
             pointer,
-            "the `default` service account does not opt out of token automounting, so every pod that names no account mounts its token",
+            "the `default` service account does not opt out of token automounting, so every \
+             pod that names no account mounts its token",
         ),
         None => report.finding(
             "",
-            "the `default` service account does not set `automountServiceAccountToken: false`, so every pod that names no account mounts its token",
+            "the `default` service account does not set `automountServiceAccountToken: false`, \
+             so every pod that names no account mounts its token",
         ),
     }
 }
