@@ -75,7 +75,8 @@ impl<'a> PodSpec<'a> {
                 .enumerate()
                 .filter(|(_, c)| c.is_object())
                 .map(move |(index, value)| Container {
-                    pointer: pointer::join(base, &[role.field(), &index.to_string()]),
+                    pod_pointer: base,
+                    index,
                     name: value.get("name").and_then(Value::as_str).unwrap_or(""),
                     role,
                     value,
@@ -124,8 +125,10 @@ impl ContainerRole {
 /// One container of a pod spec.
 #[derive(Debug, Clone)]
 pub struct Container<'a> {
-    /// Pointer to the container object.
-    pub pointer: String,
+    /// Pointer to the pod spec holding the container.
+    pod_pointer: &'static str,
+    /// Position in its role's list.
+    index: usize,
     /// The container's name (empty when missing).
     pub name: &'a str,
     pub role: ContainerRole,
@@ -139,9 +142,22 @@ impl<'a> Container<'a> {
         path.iter().try_fold(self.value, |v, key| v.get(key))
     }
 
+    /// The pointer to the container object, e.g. `/spec/containers/0`.
+    ///
+    /// Built on demand: most checks never report, so they never pay for it.
+    pub fn pointer(&self) -> String {
+        self.pointer_to(&[])
+    }
+
     /// The pointer to a path of keys below the container.
     pub fn pointer_to(&self, path: &[&str]) -> String {
-        pointer::join(&self.pointer, path)
+        let mut out = pointer::join(self.pod_pointer, &[self.role.field()]);
+        out.push('/');
+        out.push_str(&self.index.to_string());
+        for token in path {
+            pointer::push(&mut out, token);
+        }
+        out
     }
 
     /// A field of the container's own `securityContext`.
@@ -186,7 +202,7 @@ impl<'a> Container<'a> {
 /// The pod spec of a workload resource, if it is one and has a spec object.
 pub fn pod_spec(resource: &Resource) -> Option<PodSpec<'_>> {
     let pointer = pod_spec_pointer(resource.type_name())?;
-    let value = resource.attributes.pointer(pointer)?;
+    let value = resource.get(pointer)?;
     value.is_object().then_some(PodSpec { pointer, value })
 }
 
@@ -249,7 +265,7 @@ mod tests {
         for (kind, attributes, base) in cases {
             let r = resource(kind, attributes);
             let found: Vec<_> = containers(&r)
-                .map(|c| (c.name.to_string(), c.pointer))
+                .map(|c| (c.name.to_string(), c.pointer()))
                 .collect();
             assert_eq!(
                 found,

@@ -148,7 +148,7 @@ pub struct Resource {
 impl Resource {
     /// The attribute at an RFC 6901 JSON pointer.
     pub fn get(&self, pointer: &str) -> Option<&Value> {
-        self.attributes.pointer(pointer)
+        pointer::get(&self.attributes, pointer)
     }
 
     /// The part of the kind after `<format>/`, e.g. `Deployment`.
@@ -216,19 +216,52 @@ impl Report<'_> {
 
 /// Runs every rule of `P` that applies to each resource, in rule order.
 pub fn evaluate<P: Policy>(resources: &[Resource], config: &Value) -> Vec<Finding> {
+    let mut evaluator = Evaluator::<P>::new();
     let mut findings = Vec::new();
     for resource in resources {
-        for rule in P::RULES.iter().filter(|r| r.applies_to(&resource.kind)) {
+        evaluator.evaluate(resource, config, &mut findings);
+    }
+    findings
+}
+
+/// Runs a pack's rules resource by resource, remembering which rules apply to each kind (a
+/// batch holds few kinds, and matching every rule's patterns per resource adds up).
+struct Evaluator<P: Policy> {
+    rules_by_kind: std::collections::HashMap<String, Vec<&'static Rule>>,
+    pack: std::marker::PhantomData<P>,
+}
+
+impl<P: Policy> Evaluator<P> {
+    fn new() -> Self {
+        Evaluator {
+            rules_by_kind: std::collections::HashMap::new(),
+            pack: std::marker::PhantomData,
+        }
+    }
+
+    fn evaluate(&mut self, resource: &Resource, config: &Value, findings: &mut Vec<Finding>) {
+        let rules = match self.rules_by_kind.get(&resource.kind) {
+            Some(rules) => rules,
+            None => self
+                .rules_by_kind
+                .entry(resource.kind.clone())
+                .or_insert_with(|| {
+                    P::RULES
+                        .iter()
+                        .filter(|r| r.applies_to(&resource.kind))
+                        .collect()
+                }),
+        };
+        for rule in rules {
             let mut report = Report {
                 rule,
                 resource,
                 config,
-                findings: &mut findings,
+                findings,
             };
             (rule.check)(resource, &mut report);
         }
     }
-    findings
 }
 
 /// The settings given to `configure`, kept for the evaluations of this instance.
@@ -296,23 +329,27 @@ pub mod __private {
     }
 
     pub fn evaluate<P: Policy>(batch: Vec<WitResource>) -> Result<Vec<WitFinding>, String> {
-        let mut resources = Vec::with_capacity(batch.len());
-        for r in batch {
-            let attributes = serde_json::from_str(&r.attributes)
-                .map_err(|e| format!("attributes of `{}` are not valid JSON: {e}", r.id))?;
-            resources.push(super::Resource {
-                id: r.id,
-                kind: r.kind,
-                file: r.file,
-                attributes,
-            });
-        }
         let config = CONFIG
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .clone()
             .unwrap_or_else(|| Value::Object(Default::default()));
-        Ok(super::evaluate::<P>(&resources, &config)
+        let mut evaluator = super::Evaluator::<P>::new();
+        let mut findings = Vec::new();
+        // One resource at a time: its parsed attributes are dropped before the next is parsed,
+        // so memory stays small and hot however large the batch.
+        for r in batch {
+            let attributes = serde_json::from_str(&r.attributes)
+                .map_err(|e| format!("attributes of `{}` are not valid JSON: {e}", r.id))?;
+            let resource = super::Resource {
+                id: r.id,
+                kind: r.kind,
+                file: r.file,
+                attributes,
+            };
+            evaluator.evaluate(&resource, &config, &mut findings);
+        }
+        Ok(findings
             .into_iter()
             .map(|f| WitFinding {
                 rule_id: f.rule_id,

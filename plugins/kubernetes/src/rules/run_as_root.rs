@@ -47,7 +47,7 @@ fn check(resource: &Resource, report: &mut Report) {
                      if its image does",
                 ),
                 None => (
-                    container.pointer.clone(),
+                    container.pointer(),
                     "sets neither `runAsNonRoot: true` nor a non-root `runAsUser`, so it runs as \
                      root if its image does",
                 ),

@@ -52,7 +52,7 @@ fn check(resource: &Resource, report: &mut Report) {
             ),
             Some(_) => {}
             None if pod_type.is_none() => report.finding_with_severity(
-                container.pointer.clone(),
+                container.pointer(),
                 format!(
                     "{} sets no seccomp profile and runs unconfined unless the kubelet \
                      defaults to one",
