@@ -9,14 +9,10 @@ use std::path::Path;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use palisade::engine::{CompileCache, Engine, Input, Limits};
 use palisade::normalize::{Limits as InputLimits, Resource, normalize_file};
-use palisade::packs::BUILTIN;
+use palisade::packs::builtin;
 
 fn kubernetes_pack() -> &'static [u8] {
-    BUILTIN
-        .iter()
-        .find(|p| p.name == "kubernetes")
-        .expect("the Kubernetes pack is built in")
-        .wasm
+    builtin("kubernetes").expect("the Kubernetes pack is built in")
 }
 
 /// `n` realistic workloads, cycling through a Deployment, a CronJob and a bare Pod, some

@@ -102,6 +102,9 @@ pub enum ConfigError {
     },
     #[error("{path}: {message}")]
     Invalid { path: PathBuf, message: String },
+    /// The WebAssembly engine could not start (not a config problem, but as fatal).
+    #[error("cannot start the WebAssembly engine: {0}")]
+    Engine(String),
 }
 
 impl Config {

@@ -10,3 +10,8 @@ pub struct BuiltinPack {
 }
 
 include!(concat!(env!("OUT_DIR"), "/packs.rs"));
+
+/// The component of a built-in pack, by name.
+pub fn builtin(name: &str) -> Option<&'static [u8]> {
+    BUILTIN.iter().find(|p| p.name == name).map(|p| p.wasm)
+}

@@ -205,10 +205,7 @@ impl Scan {
                 .or_else(CompileCache::default_dir)
                 .map(CompileCache::new)
         };
-        let engine = Engine::new(cache).map_err(|e| ConfigError::Invalid {
-            path: PathBuf::from("<engine>"),
-            message: format!("cannot start the WebAssembly engine: {e:#}"),
-        })?;
+        let engine = Engine::new(cache).map_err(|e| ConfigError::Engine(format!("{e:#}")))?;
 
         let limits = config.limits();
         let mut sources: Vec<(String, Source)> = Vec::new();

@@ -5,14 +5,10 @@ mod support;
 use std::path::PathBuf;
 
 use palisade::engine::{CompileCache, Engine, Input, Limits};
-use palisade::packs::BUILTIN;
+use palisade::packs::builtin;
 
 fn kubernetes_pack() -> &'static [u8] {
-    BUILTIN
-        .iter()
-        .find(|p| p.name == "kubernetes")
-        .expect("the Kubernetes pack is built in")
-        .wasm
+    builtin("kubernetes").expect("the Kubernetes pack is built in")
 }
 
 fn cache_entries(dir: &std::path::Path) -> Vec<PathBuf> {

@@ -26,7 +26,7 @@ RBAC, network policies, quotas and Pod Security labels it needs.",
 
 fn check(resource: &Resource, report: &mut Report) {
     let kind = resource.type_name();
-    if is_cluster_scoped(kind) || is_tool_config(resource) {
+    if is_cluster_scoped(resource) || is_tool_config(resource) {
         return;
     }
     let name = kubernetes::name(resource);
@@ -55,57 +55,11 @@ fn check(resource: &Resource, report: &mut Report) {
     }
 }
 
-/// Kinds whose objects live outside any namespace: the built-in ones, and widely used custom
-/// resources (cert-manager, Kyverno, external-secrets, Gateway API, Gatekeeper).
-fn is_cluster_scoped(kind: &str) -> bool {
-    matches!(
-        kind,
-        "APIService"
-            | "CertificateSigningRequest"
-            | "ClusterRole"
-            | "ClusterRoleBinding"
-            | "ClusterTrustBundle"
-            | "ComponentStatus"
-            | "CSIDriver"
-            | "CSINode"
-            | "CustomResourceDefinition"
-            | "DeviceClass"
-            | "FlowSchema"
-            | "IngressClass"
-            | "IPAddress"
-            | "MutatingAdmissionPolicy"
-            | "MutatingAdmissionPolicyBinding"
-            | "MutatingWebhookConfiguration"
-            | "Namespace"
-            | "Node"
-            | "PersistentVolume"
-            | "PodSecurityPolicy"
-            | "PriorityClass"
-            | "PriorityLevelConfiguration"
-            | "ResourceSlice"
-            | "RuntimeClass"
-            | "SelfSubjectAccessReview"
-            | "SelfSubjectReview"
-            | "SelfSubjectRulesReview"
-            | "ServiceCIDR"
-            | "StorageClass"
-            | "StorageVersion"
-            | "StorageVersionMigration"
-            | "SubjectAccessReview"
-            | "TokenReview"
-            | "ValidatingAdmissionPolicy"
-            | "ValidatingAdmissionPolicyBinding"
-            | "ValidatingWebhookConfiguration"
-            | "VolumeAttachment"
-            | "VolumeAttributesClass"
-            | "ClusterIssuer"
-            | "ClusterPolicy"
-            | "ClusterPolicyReport"
-            | "ClusterSecretStore"
-            | "ClusterExternalSecret"
-            | "GatewayClass"
-            | "ConstraintTemplate"
-    )
+/// True for objects outside any namespace. The host's normalizer knows the cluster-scoped kinds
+/// (built-in ones and widely used custom resources) and gives their objects a two-part id,
+/// `Kind/name`, against `Kind/namespace/name` for namespaced ones; object names cannot contain `/`.
+fn is_cluster_scoped(resource: &Resource) -> bool {
+    resource.id.split('/').count() < 3
 }
 
 /// True for configuration files of Kubernetes tools, which share the object format but are never
