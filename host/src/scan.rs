@@ -382,7 +382,7 @@ impl Session {
         let outcomes: Vec<(Vec<Finding>, Vec<ScanError>, Vec<PluginLogLine>)> = self
             .plugins
             .par_iter()
-            .map(|plugin| self.evaluate(plugin, &resources, &attributes, &rules))
+            .map(|plugin| self.evaluate(plugin, &resources, &attributes))
             .collect();
         let mut findings = Vec::new();
         let mut logs = Vec::new();
@@ -426,7 +426,6 @@ impl Session {
         plugin: &Plugin,
         resources: &[Resource],
         attributes: &[String],
-        rules: &BTreeMap<String, LoadedRule>,
     ) -> (Vec<Finding>, Vec<ScanError>, Vec<PluginLogLine>) {
         let enabled: HashMap<&str, &RuleInfo> = plugin
             .info()
@@ -513,9 +512,9 @@ impl Session {
             };
             let resource = &resources[index];
             let span = resource.locate(&f.pointer);
-            let severity = rules
-                .get(&rule.id)
-                .and_then(|r| self.config.rule_severity(&r.rule.id))
+            let severity = self
+                .config
+                .rule_severity(&rule.id)
                 .or(f.severity)
                 .unwrap_or(rule.severity);
             findings.push(Finding {
