@@ -178,7 +178,8 @@ pub struct Report<'a> {
 }
 
 impl Report<'_> {
-    /// Reports a finding at `pointer` (the offending value, or the object it is missing from).
+    /// Reports a finding at `pointer`: the offending value, or where it should be when it is
+    /// missing (the host then reports the line of the nearest part that exists).
     pub fn finding(&mut self, pointer: impl Into<String>, message: impl Into<String>) {
         self.push(pointer.into(), message.into(), None);
     }

@@ -40,7 +40,10 @@ pub fn get<'v>(value: &'v serde_json::Value, pointer: &str) -> Option<&'v serde_
     rest.split('/').try_fold(value, |v, token| match v {
         serde_json::Value::Object(map) => map.get(token),
         serde_json::Value::Array(list) => {
-            if token.len() > 1 && token.starts_with('0') {
+            // RFC 6901 indices are plain decimal: no sign, no leading zero.
+            if !token.bytes().all(|b| b.is_ascii_digit())
+                || (token.len() > 1 && token.starts_with('0'))
+            {
                 return None;
             }
             token.parse::<usize>().ok().and_then(|i| list.get(i))
@@ -55,7 +58,7 @@ mod tests {
 
     #[test]
     fn get_agrees_with_serde_json() {
-        let value = serde_json::json!({"a": {"b/c": [1, {"d~e": 2}], "0": 3}, "": 4});
+        let value = serde_json::json!({"a": {"b/c": [1, {"d~e": 2}], "0": 3}, "": 4, "x": [5, 6]});
         for pointer in [
             "",
             "/a",
@@ -66,6 +69,7 @@ mod tests {
             "/",
             "a",
             "/a/b~1c/9",
+            "/x/+1",
         ] {
             assert_eq!(get(&value, pointer), value.pointer(pointer), "{pointer}");
         }

@@ -50,6 +50,6 @@ fn check(resource: &Resource, report: &mut Report) {
         } else {
             format!("{} does not drop `ALL` capabilities", container.describe())
         };
-        report.finding(super::deepest_existing(&container, &path), message);
+        report.finding(container.pointer_to(&path), message);
     }
 }

@@ -36,7 +36,7 @@ fn check(resource: &Resource, report: &mut Report) {
                 .and_then(|l| l.get(name))
                 .is_some_and(|v| !v.is_null())
         };
-        let pointer = || super::deepest_existing(&container, &["resources", "limits"]);
+        let pointer = || container.pointer_to(&["resources", "limits"]);
         match (has("cpu"), has("memory")) {
             (true, true) => {}
             (false, true) => report.finding_with_severity(

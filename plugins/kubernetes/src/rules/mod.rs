@@ -6,7 +6,7 @@
 //! inherits from the pod (`runAsNonRoot`, `runAsUser`, `seccompProfile`) point at the container
 //! when set at neither level, since either level would fix it.
 
-use palisade_sdk::kubernetes::{Container, PodSpec};
+use palisade_sdk::kubernetes::PodSpec;
 use palisade_sdk::{Rule, Value};
 
 mod capabilities_not_dropped;
@@ -47,23 +47,6 @@ pub const ALL: &[Rule] = &[
     rbac_wildcard::RULE,
     cluster_admin_binding::RULE,
 ];
-
-/// The pointer to `path` below `container`, cut back to the deepest part that exists: a finding
-/// about a missing field points at the object it is missing from.
-fn deepest_existing(container: &Container, path: &[&str]) -> String {
-    let mut value = container.value;
-    let mut depth = 0;
-    for key in path {
-        match value.get(key) {
-            Some(next) => {
-                value = next;
-                depth += 1;
-            }
-            None => break,
-        }
-    }
-    container.pointer_to(&path[..depth])
-}
 
 /// True for pods bound to Windows nodes (`spec.os.name: windows`), which cannot set the
 /// Linux-only security fields (capabilities, seccomp, `allowPrivilegeEscalation`,

@@ -60,7 +60,7 @@ fn check(resource: &Resource, report: &mut Report) {
             )
         };
         report.finding(
-            super::deepest_existing(&container, &["securityContext", "allowPrivilegeEscalation"]),
+            container.pointer_to(&["securityContext", "allowPrivilegeEscalation"]),
             message,
         );
     }

@@ -46,7 +46,7 @@ fn check(resource: &Resource, report: &mut Report) {
             )
         };
         report.finding(
-            super::deepest_existing(&container, &["securityContext", "readOnlyRootFilesystem"]),
+            container.pointer_to(&["securityContext", "readOnlyRootFilesystem"]),
             message,
         );
     }
