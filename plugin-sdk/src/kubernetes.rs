@@ -5,9 +5,9 @@
 //! [`pod_spec`] finds it; [`containers`] yields every container of it, init and ephemeral
 //! containers included, each with the JSON pointer a finding should use.
 
-use serde_json::Value;
+use std::fmt::Write as _;
 
-use crate::{Resource, pointer};
+use crate::{Resource, Value, pointer};
 
 /// The kinds that carry a pod template, as kind patterns for [`Rule::kinds`](crate::Rule::kinds).
 pub const WORKLOAD_KINDS: &[&str] = &[
@@ -38,19 +38,48 @@ pub fn pod_spec_pointer(type_name: &str) -> Option<&'static str> {
     })
 }
 
-/// The pod spec of a workload.
+/// The pod spec of a workload, with its containers found once.
 #[derive(Debug, Clone)]
 pub struct PodSpec<'a> {
     /// Pointer to the pod spec object.
     pub pointer: &'static str,
     /// The pod spec object.
-    pub value: &'a Value,
+    pub value: &'a Value<'a>,
+    security_context: &'a Value<'a>,
+    containers: Vec<Container<'a>>,
 }
 
 impl<'a> PodSpec<'a> {
-    /// The field at a path of keys below the pod spec.
-    pub fn get(&self, path: &[&str]) -> Option<&'a Value> {
-        path.iter().try_fold(self.value, |v, key| v.get(key))
+    fn new(pointer: &'static str, value: &'a Value<'a>) -> Self {
+        let mut containers = Vec::new();
+        for role in ContainerRole::ALL {
+            let Some(list) = value.get(role.field()).as_array() else {
+                continue;
+            };
+            for (index, value) in list.iter().enumerate() {
+                if value.is_object() {
+                    containers.push(Container {
+                        pod_pointer: pointer,
+                        index,
+                        name: value.get("name").as_str().unwrap_or(""),
+                        role,
+                        value,
+                        security_context: value.get("securityContext"),
+                    });
+                }
+            }
+        }
+        PodSpec {
+            pointer,
+            value,
+            security_context: value.get("securityContext"),
+            containers,
+        }
+    }
+
+    /// The field at a path of keys below the pod spec (`Value::Null` when missing).
+    pub fn get(&self, path: &[&str]) -> &'a Value<'a> {
+        pointer::get_path(self.value, path)
     }
 
     /// The pointer to a path of keys below the pod spec.
@@ -58,40 +87,24 @@ impl<'a> PodSpec<'a> {
         pointer::join(self.pointer, path)
     }
 
-    /// A field of the pod-level `securityContext`.
-    pub fn security_context(&self, field: &str) -> Option<&'a Value> {
-        self.get(&["securityContext", field])
+    /// A field of the pod-level `securityContext` (`Value::Null` when missing).
+    pub fn security_context(&self, field: &str) -> &'a Value<'a> {
+        pointer::get_path(self.security_context, &[field])
     }
 
     /// Every container: init containers, then containers, then ephemeral containers.
-    pub fn containers(&self) -> impl Iterator<Item = Container<'a>> + use<'a> {
-        let spec = self.value;
-        let base = self.pointer;
-        ContainerRole::ALL.into_iter().flat_map(move |role| {
-            spec.get(role.field())
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .enumerate()
-                .filter(|(_, c)| c.is_object())
-                .map(move |(index, value)| Container {
-                    pod_pointer: base,
-                    index,
-                    name: value.get("name").and_then(Value::as_str).unwrap_or(""),
-                    role,
-                    value,
-                })
-        })
+    pub fn containers(&self) -> impl ExactSizeIterator<Item = Container<'a>> + '_ {
+        self.containers.iter().copied()
     }
 
     /// Every volume with its pointer.
-    pub fn volumes(&self) -> impl Iterator<Item = (String, &'a Value)> + use<'a> {
+    pub fn volumes(&self) -> impl Iterator<Item = (String, &'a Value<'a>)> + use<'a> {
         let base = self.pointer;
         self.value
             .get("volumes")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
+            .as_array()
+            .unwrap_or_default()
+            .iter()
             .enumerate()
             .map(move |(index, v)| (pointer::join(base, &["volumes", &index.to_string()]), v))
     }
@@ -123,7 +136,7 @@ impl ContainerRole {
 }
 
 /// One container of a pod spec.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Copy)]
 pub struct Container<'a> {
     /// Pointer to the pod spec holding the container.
     pod_pointer: &'static str,
@@ -133,13 +146,14 @@ pub struct Container<'a> {
     pub name: &'a str,
     pub role: ContainerRole,
     /// The container object.
-    pub value: &'a Value,
+    pub value: &'a Value<'a>,
+    security_context: &'a Value<'a>,
 }
 
 impl<'a> Container<'a> {
-    /// The field at a path of keys below the container.
-    pub fn get(&self, path: &[&str]) -> Option<&'a Value> {
-        path.iter().try_fold(self.value, |v, key| v.get(key))
+    /// The field at a path of keys below the container (`Value::Null` when missing).
+    pub fn get(&self, path: &[&str]) -> &'a Value<'a> {
+        pointer::get_path(self.value, path)
     }
 
     /// The pointer to the container object, e.g. `/spec/containers/0`.
@@ -152,92 +166,91 @@ impl<'a> Container<'a> {
     /// The pointer to a path of keys below the container.
     pub fn pointer_to(&self, path: &[&str]) -> String {
         let mut out = pointer::join(self.pod_pointer, &[self.role.field()]);
-        out.push('/');
-        out.push_str(&self.index.to_string());
+        out.reserve(4 + path.iter().map(|t| t.len() + 1).sum::<usize>());
+        let _ = write!(out, "/{}", self.index);
         for token in path {
             pointer::push(&mut out, token);
         }
         out
     }
 
-    /// A field of the container's own `securityContext`.
-    pub fn security_context(&self, field: &str) -> Option<&'a Value> {
-        self.get(&["securityContext", field])
+    /// A field of the container's own `securityContext` (`Value::Null` when missing).
+    pub fn security_context(&self, field: &str) -> &'a Value<'a> {
+        pointer::get_path(self.security_context, &[field])
     }
 
     /// The container's image reference (empty when missing).
     pub fn image(&self) -> &'a str {
-        self.value
-            .get("image")
-            .and_then(Value::as_str)
-            .unwrap_or("")
+        self.value.get("image").as_str().unwrap_or("")
     }
 
     /// A `securityContext` field as it takes effect: the container's own value, else the pod's,
-    /// with the pointer of whichever was set. Only for fields both levels have (`runAsUser`,
-    /// `runAsNonRoot`, `runAsGroup`, `seccompProfile`, …).
+    /// with the pointer of whichever was set (`None` when neither is). Only for fields both
+    /// levels have (`runAsUser`, `runAsNonRoot`, `runAsGroup`, `seccompProfile`, …).
     pub fn effective_security_context(
         &self,
         pod: &PodSpec<'a>,
         field: &str,
-    ) -> Option<(String, &'a Value)> {
-        if let Some(v) = self.security_context(field) {
-            return Some((self.pointer_to(&["securityContext", field]), v));
+    ) -> Option<(String, &'a Value<'a>)> {
+        let own = self.security_context(field);
+        if !own.is_null() {
+            return Some((self.pointer_to(&["securityContext", field]), own));
         }
-        pod.security_context(field)
-            .map(|v| (pod.pointer_to(&["securityContext", field]), v))
+        let inherited = pod.security_context(field);
+        (!inherited.is_null()).then(|| (pod.pointer_to(&["securityContext", field]), inherited))
     }
 
-    /// A phrase naming the container for messages, e.g. "init container `setup`".
-    pub fn describe(&self) -> String {
-        let role = match self.role {
-            ContainerRole::Init => "init container",
-            ContainerRole::App => "container",
-            ContainerRole::Ephemeral => "ephemeral container",
-        };
-        format!("{role} `{}`", self.name)
+    /// A phrase naming the container for messages, e.g. "init container `setup`" (formatted
+    /// where it is used, without an allocation of its own).
+    pub fn describe(&self) -> impl std::fmt::Display + use<'a> {
+        let (role, name) = (self.role, self.name);
+        std::fmt::from_fn(move |f| {
+            let role = match role {
+                ContainerRole::Init => "init container",
+                ContainerRole::App => "container",
+                ContainerRole::Ephemeral => "ephemeral container",
+            };
+            write!(f, "{role} `{name}`")
+        })
     }
 }
 
-/// The pod spec of a workload resource, if it is one and has a spec object.
-pub fn pod_spec(resource: &Resource) -> Option<PodSpec<'_>> {
-    let pointer = pod_spec_pointer(resource.type_name())?;
-    let value = resource.get(pointer)?;
-    value.is_object().then_some(PodSpec { pointer, value })
+/// The pod spec of a workload resource, if it is one and has a spec object. Found once per
+/// resource, whichever rule asks first.
+pub fn pod_spec<'r, 'a>(resource: &'r Resource<'a>) -> Option<&'r PodSpec<'a>> {
+    resource
+        .pod_spec
+        .get_or_init(|| {
+            let pointer = pod_spec_pointer(resource.type_name())?;
+            let value = resource.get(pointer);
+            value.is_object().then(|| PodSpec::new(pointer, value))
+        })
+        .as_ref()
 }
 
 /// Every container of a workload resource (none for other kinds).
-pub fn containers(resource: &Resource) -> impl Iterator<Item = Container<'_>> {
-    pod_spec(resource)
-        .into_iter()
-        .flat_map(|pod| pod.containers())
+pub fn containers<'r, 'a>(resource: &'r Resource<'a>) -> impl Iterator<Item = Container<'a>> + 'r {
+    pod_spec(resource).into_iter().flat_map(PodSpec::containers)
 }
 
 /// The resource's `metadata.namespace`, if set.
-pub fn namespace(resource: &Resource) -> Option<&str> {
-    resource.get("/metadata/namespace").and_then(Value::as_str)
+pub fn namespace<'a>(resource: &Resource<'a>) -> Option<&'a str> {
+    resource.get("/metadata/namespace").as_str()
 }
 
 /// The resource's `metadata.name` (empty when missing).
-pub fn name(resource: &Resource) -> &str {
-    resource
-        .get("/metadata/name")
-        .and_then(Value::as_str)
-        .unwrap_or("")
+pub fn name<'a>(resource: &Resource<'a>) -> &'a str {
+    resource.get("/metadata/name").as_str().unwrap_or("")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::OwnedValue;
     use serde_json::json;
 
-    fn resource(kind: &str, attributes: Value) -> Resource {
-        Resource {
-            id: "x".into(),
-            kind: format!("kubernetes/{kind}"),
-            file: "f.yaml".into(),
-            attributes,
-        }
+    fn parse(attributes: serde_json::Value) -> OwnedValue {
+        OwnedValue::from_string(attributes.to_string()).expect("valid JSON")
     }
 
     #[test]
@@ -263,7 +276,9 @@ mod tests {
             ),
         ];
         for (kind, attributes, base) in cases {
-            let r = resource(kind, attributes);
+            let attributes = parse(attributes);
+            let kind = format!("kubernetes/{kind}");
+            let r = Resource::new("x", &kind, "f.yaml", &attributes);
             let found: Vec<_> = containers(&r)
                 .map(|c| (c.name.to_string(), c.pointer()))
                 .collect();
@@ -281,32 +296,45 @@ mod tests {
 
     #[test]
     fn other_kinds_have_no_containers() {
-        let r = resource("Service", json!({"spec": {"containers": [{"name": "a"}]}}));
+        let attributes = parse(json!({"spec": {"containers": [{"name": "a"}]}}));
+        let r = Resource::new("x", "kubernetes/Service", "f.yaml", &attributes);
         assert_eq!(containers(&r).count(), 0);
     }
 
     #[test]
     fn container_security_context_overrides_pod_level() {
-        let r = resource(
-            "Pod",
-            json!({"spec": {"securityContext": {"runAsUser": 1000},
+        let attributes = parse(json!({"spec": {"securityContext": {"runAsUser": 1000},
                             "containers": [{"name": "a", "securityContext": {"runAsUser": 0}},
-                                           {"name": "b"}]}}),
-        );
+                                           {"name": "b"},
+                                           {"name": "c", "securityContext": {"runAsUser": null}}]}}));
+        let r = Resource::new("x", "kubernetes/Pod", "f.yaml", &attributes);
         let pod = pod_spec(&r).expect("pod spec");
         let effective: Vec<_> = pod
             .containers()
-            .map(|c| c.effective_security_context(&pod, "runAsUser"))
+            .map(|c| {
+                c.effective_security_context(pod, "runAsUser")
+                    .map(|(pointer, v)| (pointer, v.as_u64()))
+            })
             .collect();
         assert_eq!(
             effective,
             vec![
                 Some((
                     "/spec/containers/0/securityContext/runAsUser".to_string(),
-                    &json!(0)
+                    Some(0)
                 )),
-                Some(("/spec/securityContext/runAsUser".to_string(), &json!(1000))),
+                Some(("/spec/securityContext/runAsUser".to_string(), Some(1000))),
+                Some(("/spec/securityContext/runAsUser".to_string(), Some(1000))),
             ]
         );
+    }
+
+    #[test]
+    fn the_pod_spec_is_found_once_per_resource() {
+        let attributes = parse(json!({"spec": {"containers": [{"name": "a"}]}}));
+        let r = Resource::new("x", "kubernetes/Pod", "f.yaml", &attributes);
+        let first = pod_spec(&r).expect("pod spec");
+        let second = pod_spec(&r).expect("pod spec");
+        assert!(std::ptr::eq(first, second));
     }
 }

@@ -10,7 +10,7 @@
 //! /// Containers must not run privileged.
 //! fn privileged(resource: &Resource, report: &mut Report) {
 //!     for container in kubernetes::containers(resource) {
-//!         if container.security_context("privileged").and_then(|v| v.as_bool()) == Some(true) {
+//!         if container.security_context("privileged").as_bool() == Some(true) {
 //!             report.finding(
 //!                 container.pointer_to(&["securityContext", "privileged"]),
 //!                 format!("container `{}` runs privileged", container.name),
@@ -47,9 +47,11 @@ pub mod pointer;
 #[cfg(feature = "testing")]
 pub mod testing;
 
+use std::cell::OnceCell;
 use std::sync::Mutex;
 
-pub use serde_json::{self, Value, json};
+pub use serde_json;
+pub use serde_json_borrow::{ObjectAsVec as Object, OwnedValue, Value};
 
 /// How serious a finding is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -75,7 +77,7 @@ impl Severity {
 }
 
 /// A rule's check: reports findings about one resource.
-pub type Check = fn(&Resource, &mut Report<'_>);
+pub type Check = fn(&Resource<'_>, &mut Report<'_>);
 
 /// One rule of a pack: its metadata and its check.
 #[derive(Debug, Clone, Copy)]
@@ -126,34 +128,57 @@ pub trait Policy: 'static {
 
     /// Checks the pack's settings from `palisade.toml` (a JSON object) before any evaluation.
     /// Rules read the settings through [`Report::config`].
-    fn configure(config: &Value) -> Result<(), String> {
+    fn configure(config: &Value<'_>) -> Result<(), String> {
         let _ = config;
         Ok(())
     }
 }
 
 /// A normalized infrastructure object, as the host hands it over.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Resource {
+///
+/// Its attributes are parsed in place from the host's JSON: strings borrow from it and objects
+/// are small vectors, so parsing allocates little and dropping is cheap. Views derived from the
+/// attributes (such as [`kubernetes::pod_spec`]) are computed once per resource, however many
+/// rules ask for them.
+#[derive(Debug)]
+pub struct Resource<'a> {
     /// Stable address, e.g. `Deployment/prod/web`.
-    pub id: String,
+    pub id: &'a str,
     /// `<format>/<type>`, e.g. `kubernetes/Deployment`.
-    pub kind: String,
+    pub kind: &'a str,
     /// Source file, relative to the scan root.
-    pub file: String,
+    pub file: &'a str,
     /// The resource's data.
-    pub attributes: Value,
+    pub attributes: &'a Value<'a>,
+    type_name: &'a str,
+    pod_spec: OnceCell<Option<kubernetes::PodSpec<'a>>>,
 }
 
-impl Resource {
-    /// The attribute at an RFC 6901 JSON pointer.
-    pub fn get(&self, pointer: &str) -> Option<&Value> {
-        pointer::get(&self.attributes, pointer)
+/// What a missing attribute reads as.
+static NULL: Value<'static> = Value::Null;
+
+impl<'a> Resource<'a> {
+    /// A resource over parsed attributes.
+    pub fn new(id: &'a str, kind: &'a str, file: &'a str, attributes: &'a Value<'a>) -> Self {
+        Resource {
+            id,
+            kind,
+            file,
+            attributes,
+            type_name: kind.split_once('/').map_or(kind, |(_, t)| t),
+            pod_spec: OnceCell::new(),
+        }
+    }
+
+    /// The attribute at an RFC 6901 JSON pointer, or `Value::Null` when there is none (like
+    /// [`Value::get`], so lookups chain without unwrapping).
+    pub fn get(&self, pointer: &str) -> &'a Value<'a> {
+        pointer::get(self.attributes, pointer).unwrap_or(&NULL)
     }
 
     /// The part of the kind after `<format>/`, e.g. `Deployment`.
-    pub fn type_name(&self) -> &str {
-        self.kind.split_once('/').map_or(&self.kind, |(_, t)| t)
+    pub fn type_name(&self) -> &'a str {
+        self.type_name
     }
 }
 
@@ -171,9 +196,9 @@ pub struct Finding {
 
 /// Where a rule's check reports its findings about one resource.
 pub struct Report<'a> {
-    rule: &'a Rule,
-    resource: &'a Resource,
-    config: &'a Value,
+    rule: &'static Rule,
+    resource_id: &'a str,
+    config: &'a Value<'a>,
     findings: &'a mut Vec<Finding>,
 }
 
@@ -195,7 +220,7 @@ impl Report<'_> {
     }
 
     /// The pack's settings from `palisade.toml` (an empty object when none).
-    pub fn config(&self) -> &Value {
+    pub fn config(&self) -> &Value<'_> {
         self.config
     }
 
@@ -207,7 +232,7 @@ impl Report<'_> {
     fn push(&mut self, pointer: String, message: String, severity: Option<Severity>) {
         self.findings.push(Finding {
             rule_id: self.rule.id.to_string(),
-            resource_id: self.resource.id.clone(),
+            resource_id: self.resource_id.to_string(),
             message,
             pointer,
             severity,
@@ -216,7 +241,7 @@ impl Report<'_> {
 }
 
 /// Runs every rule of `P` that applies to each resource, in rule order.
-pub fn evaluate<P: Policy>(resources: &[Resource], config: &Value) -> Vec<Finding> {
+pub fn evaluate<P: Policy>(resources: &[Resource<'_>], config: &Value<'_>) -> Vec<Finding> {
     let mut evaluator = Evaluator::<P>::new();
     let mut findings = Vec::new();
     for resource in resources {
@@ -240,23 +265,28 @@ impl<P: Policy> Evaluator<P> {
         }
     }
 
-    fn evaluate(&mut self, resource: &Resource, config: &Value, findings: &mut Vec<Finding>) {
-        let rules = match self.rules_by_kind.get(&resource.kind) {
+    fn evaluate(
+        &mut self,
+        resource: &Resource<'_>,
+        config: &Value<'_>,
+        findings: &mut Vec<Finding>,
+    ) {
+        let rules = match self.rules_by_kind.get(resource.kind) {
             Some(rules) => rules,
             None => self
                 .rules_by_kind
-                .entry(resource.kind.clone())
+                .entry(resource.kind.to_string())
                 .or_insert_with(|| {
                     P::RULES
                         .iter()
-                        .filter(|r| r.applies_to(&resource.kind))
+                        .filter(|r| r.applies_to(resource.kind))
                         .collect()
                 }),
         };
         for rule in rules {
             let mut report = Report {
                 rule,
-                resource,
+                resource_id: resource.id,
                 config,
                 findings,
             };
@@ -266,7 +296,7 @@ impl<P: Policy> Evaluator<P> {
 }
 
 /// The settings given to `configure`, kept for the evaluations of this instance.
-static CONFIG: Mutex<Option<Value>> = Mutex::new(None);
+static CONFIG: Mutex<Option<OwnedValue>> = Mutex::new(None);
 
 #[doc(hidden)]
 pub mod __private {
@@ -287,7 +317,7 @@ pub mod __private {
     use bindings::palisade::policy::types as wit;
     pub use wit::{Finding as WitFinding, PluginInfo, Resource as WitResource};
 
-    use super::{CONFIG, Policy, Severity, Value};
+    use super::{CONFIG, OwnedValue, Policy, Severity, Value};
 
     fn severity(s: Severity) -> wit::Severity {
         match s {
@@ -320,7 +350,7 @@ pub mod __private {
     }
 
     pub fn configure<P: Policy>(config: String) -> Result<(), String> {
-        let value: Value = serde_json::from_str(&config)
+        let value = OwnedValue::from_string(config)
             .map_err(|e| format!("settings are not valid JSON: {e}"))?;
         P::configure(&value)?;
         *CONFIG
@@ -330,25 +360,26 @@ pub mod __private {
     }
 
     pub fn evaluate<P: Policy>(batch: Vec<WitResource>) -> Result<Vec<WitFinding>, String> {
-        let config = CONFIG
+        let configured = CONFIG
             .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .clone()
-            .unwrap_or_else(|| Value::Object(Default::default()));
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let no_settings;
+        let config: &Value = match configured.as_ref() {
+            Some(config) => config,
+            None => {
+                no_settings = Value::Object(Default::default());
+                &no_settings
+            }
+        };
         let mut evaluator = super::Evaluator::<P>::new();
         let mut findings = Vec::new();
         // One resource at a time: its parsed attributes are dropped before the next is parsed,
         // so memory stays small and hot however large the batch.
-        for r in batch {
-            let attributes = serde_json::from_str(&r.attributes)
+        for r in &batch {
+            let attributes: Value = serde_json::from_str(&r.attributes)
                 .map_err(|e| format!("attributes of `{}` are not valid JSON: {e}", r.id))?;
-            let resource = super::Resource {
-                id: r.id,
-                kind: r.kind,
-                file: r.file,
-                attributes,
-            };
-            evaluator.evaluate(&resource, &config, &mut findings);
+            let resource = super::Resource::new(&r.id, &r.kind, &r.file, &attributes);
+            evaluator.evaluate(&resource, config, &mut findings);
         }
         Ok(findings
             .into_iter()

@@ -20,10 +20,8 @@ use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
+use crate::{OwnedValue, Policy, Resource, Severity, Value};
 use palisade_normalize::{Limits, normalize_file};
-use serde_json::Value;
-
-use crate::{Policy, Resource, Severity};
 
 /// A finding placed on its line, as the host would report it.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -35,14 +33,17 @@ pub struct TestFinding {
     pub severity: Option<Severity>,
 }
 
-/// Normalizes `text` as if it were a file named `name` and runs every rule of `P` on it.
+/// Normalizes `text` as if it were a file named `name` and runs every rule of `P` on it, with
+/// the pack settings `config` (JSON text, as the host passes them; `"{}"` for none).
 ///
 /// Fails when the file is not recognized or has errors, so a broken fixture cannot pass silently.
 pub fn run_text<P: Policy>(
     name: &str,
     text: &str,
-    config: &Value,
+    config: &str,
 ) -> Result<Vec<TestFinding>, String> {
+    let config = OwnedValue::from_str(config).map_err(|e| format!("config: {e}"))?;
+    let config: &Value = &config;
     let normalized = normalize_file(name, Path::new(name), text, &Limits::default());
     if let Some(d) = normalized.diagnostics.first() {
         return Err(format!("{}:{}: {}", d.file, d.line.unwrap_or(0), d.message));
@@ -53,12 +54,10 @@ pub fn run_text<P: Policy>(
     P::configure(config).map_err(|e| format!("configure: {e}"))?;
     let mut out = Vec::new();
     for source in &normalized.resources {
-        let resource = Resource {
-            id: source.id.clone(),
-            kind: source.kind.clone(),
-            file: source.file.clone(),
-            attributes: source.attributes.clone(),
-        };
+        // The attributes travel as JSON text, exactly as the host sends them.
+        let json = serde_json::to_string(&source.attributes).map_err(|e| e.to_string())?;
+        let attributes: Value = serde_json::from_str(&json).map_err(|e| e.to_string())?;
+        let resource = Resource::new(&source.id, &source.kind, &source.file, &attributes);
         for f in crate::evaluate::<P>(std::slice::from_ref(&resource), config) {
             out.push(TestFinding {
                 line: source.locate(&f.pointer).line,
@@ -74,7 +73,7 @@ pub fn run_text<P: Policy>(
 }
 
 /// Reads `path` and runs every rule of `P` on it (see [`run_text`]).
-pub fn run_file<P: Policy>(path: &Path, config: &Value) -> Result<Vec<TestFinding>, String> {
+pub fn run_file<P: Policy>(path: &Path, config: &str) -> Result<Vec<TestFinding>, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
     run_text::<P>(&path.display().to_string(), &text, config)
 }
@@ -100,16 +99,8 @@ pub fn check_fixtures<P: Policy>(dir: impl AsRef<Path>) {
     let mut problems = String::new();
     for rule in P::RULES {
         let rule_dir = dir.join(rule.id);
-        let config = match std::fs::read_to_string(rule_dir.join("config.json")) {
-            Ok(text) => match serde_json::from_str(&text) {
-                Ok(v) => v,
-                Err(e) => {
-                    let _ = writeln!(problems, "{}: config.json: {e}", rule.id);
-                    continue;
-                }
-            },
-            Err(_) => Value::Object(Default::default()),
-        };
+        let config = std::fs::read_to_string(rule_dir.join("config.json"))
+            .unwrap_or_else(|_| "{}".to_string());
         for (stem, must_fire) in [("fail", true), ("pass", false)] {
             let Some(path) = fixture(&rule_dir, stem) else {
                 let _ = writeln!(

@@ -334,7 +334,7 @@ impl Engine {
     }
 
     /// Runs a plugin on `resources` in a fresh sandbox: `configure(config)`, then `evaluate` in
-    /// batches whose resource ids are unique.
+    /// bounded batches whose resource ids are unique.
     pub fn run(&self, plugin: &Plugin, config: &str, resources: &[Input<'_>]) -> Run {
         let limits = plugin.limits;
         let mut store = self.store(limits);
@@ -383,7 +383,7 @@ impl Engine {
 
         let mut findings = Vec::new();
         let mut output_bytes = 0usize;
-        for indices in unique_id_batches(resources) {
+        for indices in batches(resources) {
             let batch: Vec<wit::Resource<'_>> = indices
                 .iter()
                 .map(|&i| {
@@ -494,20 +494,45 @@ fn check_exports(engine: &wasmtime::Engine, component: &Component) -> Result<(),
     }
 }
 
+/// Most resources one `evaluate` call carries.
+const BATCH_RESOURCES: usize = 512;
+/// Most attribute bytes one `evaluate` call carries (a single larger resource goes alone).
+const BATCH_BYTES: usize = 2 << 20;
+
 /// Splits resources (by index) into batches in which no id repeats, keeping order, so a
 /// finding's resource id always names one resource.
-fn unique_id_batches(resources: &[Input<'_>]) -> Vec<Vec<usize>> {
-    let mut batches: Vec<(HashSet<&str>, Vec<usize>)> = Vec::new();
+///
+/// Batches are also bounded in count and bytes: the plugin then holds one bounded batch in its
+/// memory at a time, however large the scan, and works on data that stays in the CPU's caches.
+fn batches(resources: &[Input<'_>]) -> Vec<Vec<usize>> {
+    let mut unique: Vec<(HashSet<&str>, Vec<usize>)> = Vec::new();
     for (index, r) in resources.iter().enumerate() {
-        match batches.iter_mut().find(|(ids, _)| !ids.contains(r.id)) {
+        match unique.iter_mut().find(|(ids, _)| !ids.contains(r.id)) {
             Some((ids, batch)) => {
                 ids.insert(r.id);
                 batch.push(index);
             }
-            None => batches.push((HashSet::from([r.id]), vec![index])),
+            None => unique.push((HashSet::from([r.id]), vec![index])),
         }
     }
-    batches.into_iter().map(|(_, batch)| batch).collect()
+    let mut out = Vec::new();
+    for (_, indices) in unique {
+        let mut batch = Vec::new();
+        let mut bytes = 0;
+        for index in indices {
+            let size = resources[index].attributes.len();
+            if !batch.is_empty() && (batch.len() == BATCH_RESOURCES || bytes + size > BATCH_BYTES) {
+                out.push(std::mem::take(&mut batch));
+                bytes = 0;
+            }
+            batch.push(index);
+            bytes += size;
+        }
+        if !batch.is_empty() {
+            out.push(batch);
+        }
+    }
+    out
 }
 
 fn deadline_ticks(timeout: Duration) -> u64 {
@@ -604,12 +629,47 @@ mod tests {
     #[test]
     fn batches_never_repeat_an_id() {
         let resources = [input("a"), input("b"), input("a"), input("a"), input("c")];
-        let batches = unique_id_batches(&resources);
+        let batches = batches(&resources);
         let ids: Vec<Vec<&str>> = batches
             .iter()
             .map(|b| b.iter().map(|&i| resources[i].id).collect())
             .collect();
         assert_eq!(ids, vec![vec!["a", "b", "c"], vec!["a"], vec!["a"]]);
+    }
+
+    #[test]
+    fn batches_are_bounded_in_count_and_bytes() {
+        let ids: Vec<String> = (0..BATCH_RESOURCES * 2 + 1)
+            .map(|i| i.to_string())
+            .collect();
+        let resources: Vec<Input<'_>> = ids.iter().map(|id| input(id)).collect();
+        let sizes: Vec<usize> = batches(&resources).iter().map(Vec::len).collect();
+        assert_eq!(sizes, [BATCH_RESOURCES, BATCH_RESOURCES, 1]);
+
+        let big = "x".repeat(BATCH_BYTES / 2 + 1);
+        let resources: Vec<Input<'_>> = ["a", "b", "c"]
+            .into_iter()
+            .map(|id| Input {
+                attributes: &big,
+                ..input(id)
+            })
+            .collect();
+        assert_eq!(
+            batches(&resources),
+            [vec![0], vec![1], vec![2]],
+            "two would overflow the byte bound"
+        );
+
+        let huge = "x".repeat(BATCH_BYTES * 2);
+        let resources = [Input {
+            attributes: &huge,
+            ..input("a")
+        }];
+        assert_eq!(
+            batches(&resources),
+            [vec![0]],
+            "an oversized resource still goes, alone"
+        );
     }
 
     #[test]

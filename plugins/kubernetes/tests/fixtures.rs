@@ -7,7 +7,7 @@
 use std::path::Path;
 
 use palisade_pack_kubernetes::Kubernetes;
-use palisade_sdk::{Policy, json};
+use palisade_sdk::Policy;
 
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures");
 
@@ -22,7 +22,7 @@ fn every_finding_has_the_severity_its_marker_names() {
     for rule in Kubernetes::RULES {
         let path = Path::new(FIXTURES).join(rule.id).join("fail.yaml");
         let text = std::fs::read_to_string(&path).expect("every rule has a fail.yaml");
-        let findings = palisade_sdk::testing::run_file::<Kubernetes>(&path, &json!({}))
+        let findings = palisade_sdk::testing::run_file::<Kubernetes>(&path, "{}")
             .expect("the fail fixture normalizes");
         for finding in findings.iter().filter(|f| f.rule == rule.id) {
             let line = text.lines().nth(finding.line as usize - 1).unwrap_or("");
@@ -56,7 +56,7 @@ fn marked_severity<'a>(line: &'a str, rule: &str) -> Option<&'a str> {
 #[test]
 fn a_hardened_application_has_no_findings() {
     let path = Path::new(FIXTURES).join("hardened.yaml");
-    let findings = palisade_sdk::testing::run_file::<Kubernetes>(&path, &json!({}))
+    let findings = palisade_sdk::testing::run_file::<Kubernetes>(&path, "{}")
         .expect("hardened.yaml normalizes");
     assert!(findings.is_empty(), "unexpected findings: {findings:#?}");
 }

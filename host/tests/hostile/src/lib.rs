@@ -87,7 +87,7 @@ fn snoop() -> String {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0);
-    palisade_sdk::json!({
+    palisade_sdk::serde_json::json!({
         "passwd": read("/etc/passwd"),
         "cwd_file": read("Cargo.toml"),
         "root_listing": listing,

@@ -27,12 +27,12 @@ fn check(resource: &Resource, report: &mut Report) {
     let Some(pod) = kubernetes::pod_spec(resource) else {
         return;
     };
-    if super::is_windows(&pod) {
+    if super::is_windows(pod) {
         return;
     }
     for container in pod.containers() {
         let path = ["securityContext", "capabilities", "drop"];
-        let dropped = container.get(&path).and_then(Value::as_array);
+        let dropped = container.get(&path).as_array();
         // Runtimes recognize `ALL` in any case, but not `CAP_ALL`.
         let drops_all = dropped
             .into_iter()

@@ -23,19 +23,16 @@ severity. The built-in binding of the `system:masters` group is not reported.",
 };
 
 fn check(resource: &Resource, report: &mut Report) {
-    if resource.get("/roleRef/name").and_then(Value::as_str) != Some("cluster-admin") {
+    if resource.get("/roleRef/name").as_str() != Some("cluster-admin") {
         return;
     }
     if !matches!(
-        resource.get("/roleRef/kind").and_then(Value::as_str),
+        resource.get("/roleRef/kind").as_str(),
         None | Some("ClusterRole")
     ) {
         return;
     }
-    let subjects = resource
-        .get("/subjects")
-        .and_then(Value::as_array)
-        .map_or(&[][..], Vec::as_slice);
+    let subjects = resource.get("/subjects").as_array().unwrap_or_default();
     if !subjects.is_empty() && subjects.iter().all(is_system_masters) {
         return;
     }
@@ -55,8 +52,8 @@ fn check(resource: &Resource, report: &mut Report) {
 }
 
 fn is_system_masters(subject: &Value) -> bool {
-    subject.get("kind").and_then(Value::as_str) == Some("Group")
-        && subject.get("name").and_then(Value::as_str) == Some("system:masters")
+    subject.get("kind").as_str() == Some("Group")
+        && subject.get("name").as_str() == Some("system:masters")
 }
 
 /// "ServiceAccount `ci/deployer`, Group `ops`" (at most three, then a count of the rest).
@@ -70,7 +67,7 @@ fn describe_subjects(subjects: &[Value]) -> String {
         if !out.is_empty() {
             out.push_str(", ");
         }
-        let field = |name| subject.get(name).and_then(Value::as_str).unwrap_or("");
+        let field = |name| subject.get(name).as_str().unwrap_or("");
         let (kind, name, namespace) = (field("kind"), field("name"), field("namespace"));
         out.push_str(if kind.is_empty() { "subject" } else { kind });
         out.push_str(" `");

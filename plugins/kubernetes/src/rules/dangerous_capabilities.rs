@@ -1,6 +1,6 @@
 //! `k8s/dangerous-capabilities`: containers must not add powerful Linux capabilities.
 
-use palisade_sdk::{Report, Resource, Rule, Severity, Value, kubernetes};
+use palisade_sdk::{Report, Resource, Rule, Severity, kubernetes};
 
 pub const RULE: Rule = Rule {
     id: "k8s/dangerous-capabilities",
@@ -123,7 +123,7 @@ fn check(resource: &Resource, report: &mut Report) {
     for container in kubernetes::containers(resource) {
         let Some(added) = container
             .get(&["securityContext", "capabilities", "add"])
-            .and_then(Value::as_array)
+            .as_array()
         else {
             continue;
         };

@@ -1,6 +1,6 @@
 //! `k8s/default-namespace`: namespaced objects must name a namespace other than `default`.
 
-use palisade_sdk::{Report, Resource, Rule, Severity, Value, kubernetes};
+use palisade_sdk::{Report, Resource, Rule, Severity, Value, kubernetes, pointer};
 
 pub const RULE: Rule = Rule {
     id: "k8s/default-namespace",
@@ -36,9 +36,9 @@ fn check(resource: &Resource, report: &mut Report) {
              when applied, often `default`"
         )
     };
-    match resource.get("/metadata/namespace") {
+    match pointer::get(resource.attributes, "/metadata/namespace") {
         None => {
-            let pointer = if resource.get("/metadata").is_some() {
+            let pointer = if !resource.get("/metadata").is_null() {
                 "/metadata"
             } else {
                 ""
@@ -46,7 +46,7 @@ fn check(resource: &Resource, report: &mut Report) {
             report.finding(pointer, unplaced());
         }
         Some(Value::Null) => report.finding("/metadata/namespace", unplaced()),
-        Some(Value::String(namespace)) if namespace.is_empty() || namespace == "default" => report
+        Some(Value::Str(namespace)) if namespace.is_empty() || namespace == "default" => report
             .finding(
                 "/metadata/namespace",
                 format!("{kind} `{name}` is in the `default` namespace"),
@@ -66,10 +66,7 @@ fn is_cluster_scoped(resource: &Resource) -> bool {
 /// applied to a cluster: `*.config.k8s.io` (Kustomize, kubelet, kube-proxy, scheduler, API
 /// server), kubeadm, kind, audit policies, and kubeconfig files (`v1` `Config`).
 fn is_tool_config(resource: &Resource) -> bool {
-    let api_version = resource
-        .get("/apiVersion")
-        .and_then(Value::as_str)
-        .unwrap_or("");
+    let api_version = resource.get("/apiVersion").as_str().unwrap_or("");
     match api_version.rsplit_once('/') {
         Some((group, _)) => {
             group.ends_with(".config.k8s.io")

@@ -1,6 +1,6 @@
 //! `k8s/host-namespaces`: pods must not share the node's network, process or IPC namespace.
 
-use palisade_sdk::{Report, Resource, Rule, Severity, Value, kubernetes};
+use palisade_sdk::{Report, Resource, Rule, Severity, kubernetes};
 
 pub const RULE: Rule = Rule {
     id: "k8s/host-namespaces",
@@ -37,7 +37,7 @@ fn check(resource: &Resource, report: &mut Report) {
         return;
     };
     for (field, namespace) in FIELDS {
-        if pod.get(&[field]).and_then(Value::as_bool) == Some(true) {
+        if pod.get(&[field]).as_bool() == Some(true) {
             report.finding(
                 pod.pointer_to(&[field]),
                 format!("pod shares the node's {namespace} namespace (`{field}: true`)"),

@@ -1,6 +1,6 @@
 //! `k8s/host-path-volume`: pods must not mount directories of the node.
 
-use palisade_sdk::{Report, Resource, Rule, Severity, Value, kubernetes};
+use palisade_sdk::{Report, Resource, Rule, Severity, kubernetes};
 
 pub const RULE: Rule = Rule {
     id: "k8s/host-path-volume",
@@ -52,11 +52,12 @@ fn check(resource: &Resource, report: &mut Report) {
         return;
     };
     for (pointer, volume) in pod.volumes() {
-        let Some(host_path) = volume.get("hostPath") else {
+        let host_path = volume.get("hostPath");
+        if host_path.is_null() {
             continue;
-        };
-        let name = volume.get("name").and_then(Value::as_str).unwrap_or("");
-        let path = host_path.get("path").and_then(Value::as_str);
+        }
+        let name = volume.get("name").as_str().unwrap_or("");
+        let path = host_path.get("path").as_str();
         let pointer = pointer + "/hostPath";
         match path {
             Some(path) if is_sensitive(path) => report.finding_with_severity(

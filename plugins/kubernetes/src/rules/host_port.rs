@@ -1,6 +1,6 @@
 //! `k8s/host-port`: containers must not bind ports of the node.
 
-use palisade_sdk::{Report, Resource, Rule, Severity, Value, kubernetes};
+use palisade_sdk::{Report, Resource, Rule, Severity, kubernetes};
 
 pub const RULE: Rule = Rule {
     id: "k8s/host-port",
@@ -20,11 +20,11 @@ impersonate a node service. A `hostPort` of `0` means none and is not reported."
 
 fn check(resource: &Resource, report: &mut Report) {
     for container in kubernetes::containers(resource) {
-        let Some(ports) = container.get(&["ports"]).and_then(Value::as_array) else {
+        let Some(ports) = container.get(&["ports"]).as_array() else {
             continue;
         };
         for (index, port) in ports.iter().enumerate() {
-            let Some(host_port) = port.get("hostPort").and_then(Value::as_i64) else {
+            let Some(host_port) = port.get("hostPort").as_i64() else {
                 continue;
             };
             if host_port != 0 {

@@ -25,8 +25,7 @@ deliberately, e.g. with Renovate or Dependabot.",
 fn check(resource: &Resource, report: &mut Report) {
     for container in kubernetes::containers(resource) {
         let image = container.image();
-        if image.is_empty() || image.contains("${") || image.contains("{{") || image.contains("$(")
-        {
+        if image.is_empty() || super::is_placeholder(image) {
             continue;
         }
         let message = match pin(image) {

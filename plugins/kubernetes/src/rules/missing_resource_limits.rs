@@ -31,11 +31,7 @@ fn check(resource: &Resource, report: &mut Report) {
             continue;
         }
         let limits = container.get(&["resources", "limits"]);
-        let has = |name: &str| {
-            limits
-                .and_then(|l| l.get(name))
-                .is_some_and(|v| !v.is_null())
-        };
+        let has = |name: &'static str| !limits.get(name).is_null();
         let pointer = || container.pointer_to(&["resources", "limits"]);
         match (has("cpu"), has("memory")) {
             (true, true) => {}

@@ -6,8 +6,8 @@
 //! inherits from the pod (`runAsNonRoot`, `runAsUser`, `seccompProfile`) point at the container
 //! when set at neither level, since either level would fix it.
 
+use palisade_sdk::Rule;
 use palisade_sdk::kubernetes::PodSpec;
-use palisade_sdk::{Rule, Value};
 
 mod capabilities_not_dropped;
 mod cluster_admin_binding;
@@ -52,7 +52,15 @@ pub const ALL: &[Rule] = &[
 /// Linux-only security fields (capabilities, seccomp, `allowPrivilegeEscalation`,
 /// `readOnlyRootFilesystem`…); the Pod Security Standards exempt them from those checks.
 fn is_windows(pod: &PodSpec) -> bool {
-    pod.get(&["os", "name"]).and_then(Value::as_str) == Some("windows")
+    pod.get(&["os", "name"]).as_str() == Some("windows")
+}
+
+/// True when `value` holds a variable reference or template placeholder (`$(VAR)`, `${VAR}`,
+/// `{{ … }}`), whose real value is only known at deploy time.
+fn is_placeholder(value: &str) -> bool {
+    // Most values hold neither `$` nor `{`: one quick scan rules them out.
+    value.contains(['$', '{'])
+        && (value.contains("$(") || value.contains("${") || value.contains("{{"))
 }
 
 /// A Linux capability name without its optional `CAP_` prefix, e.g. `SYS_ADMIN`.

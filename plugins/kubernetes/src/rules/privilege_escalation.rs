@@ -1,6 +1,6 @@
 //! `k8s/privilege-escalation`: containers must set `allowPrivilegeEscalation: false`.
 
-use palisade_sdk::{Report, Resource, Rule, Severity, Value, kubernetes};
+use palisade_sdk::{Report, Resource, Rule, Severity, kubernetes};
 
 pub const RULE: Rule = Rule {
     id: "k8s/privilege-escalation",
@@ -26,22 +26,19 @@ fn check(resource: &Resource, report: &mut Report) {
     let Some(pod) = kubernetes::pod_spec(resource) else {
         return;
     };
-    if super::is_windows(&pod) {
+    if super::is_windows(pod) {
         return;
     }
     for container in pod.containers() {
         let allowed = container
             .security_context("allowPrivilegeEscalation")
-            .and_then(Value::as_bool);
+            .as_bool();
         if allowed == Some(false) {
             // Even when privileged: the API server rejects that combination, and
             // `k8s/privileged-container` reports the privilege itself.
             continue;
         }
-        let privileged = container
-            .security_context("privileged")
-            .and_then(Value::as_bool)
-            == Some(true);
+        let privileged = container.security_context("privileged").as_bool() == Some(true);
         let message = if privileged {
             format!(
                 "{} runs privileged, which always allows privilege escalation",

@@ -1,6 +1,6 @@
 //! `k8s/privileged-container`: containers must not run privileged.
 
-use palisade_sdk::{Report, Resource, Rule, Severity, Value, kubernetes};
+use palisade_sdk::{Report, Resource, Rule, Severity, kubernetes};
 
 pub const RULE: Rule = Rule {
     id: "k8s/privileged-container",
@@ -19,11 +19,7 @@ capabilities the workload really needs with `securityContext.capabilities.add` i
 
 fn check(resource: &Resource, report: &mut Report) {
     for container in kubernetes::containers(resource) {
-        if container
-            .security_context("privileged")
-            .and_then(Value::as_bool)
-            == Some(true)
-        {
+        if container.security_context("privileged").as_bool() == Some(true) {
             report.finding(
                 container.pointer_to(&["securityContext", "privileged"]),
                 format!("{} runs privileged", container.describe()),

@@ -1,6 +1,6 @@
 //! `k8s/rbac-wildcard`: RBAC roles must not grant wildcards.
 
-use palisade_sdk::{Report, Resource, Rule, Severity, Value};
+use palisade_sdk::{Report, Resource, Rule, Severity};
 
 pub const RULE: Rule = Rule {
     id: "k8s/rbac-wildcard",
@@ -30,19 +30,19 @@ const FIELDS: [(&str, &str); 3] = [
 ];
 
 fn check(resource: &Resource, report: &mut Report) {
-    let Some(rules) = resource.get("/rules").and_then(Value::as_array) else {
+    let Some(rules) = resource.get("/rules").as_array() else {
         return;
     };
     let cluster_role = resource.type_name() == "ClusterRole";
     for (rule_index, rule) in rules.iter().enumerate() {
         let full_admin = cluster_role
             && FIELDS.iter().all(|(field, _)| {
-                rule.get(field)
-                    .and_then(Value::as_array)
+                rule.get(*field)
+                    .as_array()
                     .is_some_and(|items| items.iter().any(|item| item.as_str() == Some("*")))
             });
         for (field, noun) in FIELDS {
-            let Some(items) = rule.get(field).and_then(Value::as_array) else {
+            let Some(items) = rule.get(field).as_array() else {
                 continue;
             };
             for (index, item) in items.iter().enumerate() {

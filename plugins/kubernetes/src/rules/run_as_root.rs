@@ -29,11 +29,11 @@ fn check(resource: &Resource, report: &mut Report) {
     };
     for container in pod.containers() {
         let user = container
-            .effective_security_context(&pod, "runAsUser")
+            .effective_security_context(pod, "runAsUser")
             .and_then(|(pointer, value)| Some((pointer, value.as_i64()?)));
         let non_root = || {
             container
-                .effective_security_context(&pod, "runAsNonRoot")
+                .effective_security_context(pod, "runAsNonRoot")
                 .and_then(|(pointer, value)| Some((pointer, value.as_bool()?)))
         };
         let (pointer, problem) = match user {

@@ -1,6 +1,6 @@
 //! `k8s/seccomp-unconfined`: pods and containers must run under a seccomp profile.
 
-use palisade_sdk::{Report, Resource, Rule, Severity, Value, kubernetes};
+use palisade_sdk::{Report, Resource, Rule, Severity, kubernetes};
 
 pub const RULE: Rule = Rule {
     id: "k8s/seccomp-unconfined",
@@ -30,11 +30,11 @@ fn check(resource: &Resource, report: &mut Report) {
     let Some(pod) = kubernetes::pod_spec(resource) else {
         return;
     };
-    if super::is_windows(&pod) {
+    if super::is_windows(pod) {
         return;
     }
     let path = ["securityContext", "seccompProfile", "type"];
-    let pod_type = pod.get(&path).and_then(Value::as_str);
+    let pod_type = pod.get(&path).as_str();
     if pod_type.is_some_and(is_unconfined) {
         report.finding(
             pod.pointer_to(&path),
@@ -42,7 +42,7 @@ fn check(resource: &Resource, report: &mut Report) {
         );
     }
     for container in pod.containers() {
-        match container.get(&path).and_then(Value::as_str) {
+        match container.get(&path).as_str() {
             Some(kind) if is_unconfined(kind) => report.finding(
                 container.pointer_to(&path),
                 format!(

@@ -1,6 +1,6 @@
 //! `k8s/secret-in-env`: containers must not carry secrets as literal environment values.
 
-use palisade_sdk::{Report, Resource, Rule, Severity, Value, kubernetes};
+use palisade_sdk::{Report, Resource, Rule, Severity, kubernetes};
 
 pub const RULE: Rule = Rule {
     id: "k8s/secret-in-env",
@@ -37,16 +37,16 @@ credential: it is in the repository's history.",
 
 fn check(resource: &Resource, report: &mut Report) {
     for container in kubernetes::containers(resource) {
-        let Some(env) = container.get(&["env"]).and_then(Value::as_array) else {
+        let Some(env) = container.get(&["env"]).as_array() else {
             continue;
         };
         for (index, variable) in env.iter().enumerate() {
-            if variable.get("valueFrom").is_some() {
+            if !variable.get("valueFrom").is_null() {
                 continue;
             }
             let (Some(name), Some(value)) = (
-                variable.get("name").and_then(Value::as_str),
-                variable.get("value").and_then(Value::as_str),
+                variable.get("name").as_str(),
+                variable.get("value").as_str(),
             ) else {
                 continue;
             };
@@ -200,15 +200,17 @@ fn is_literal(value: &str) -> bool {
     const FLAGS: &[&str] = &["true", "false", "yes", "no", "on", "off", "0", "1"];
     let value = value.trim();
     !(value.is_empty()
-        || value.contains("$(")
-        || value.contains("${")
-        || value.contains("{{")
+        || super::is_placeholder(value)
         || FLAGS.iter().any(|flag| flag.eq_ignore_ascii_case(value)))
 }
 
 /// True when `value` holds a URL whose userinfo carries a password: `scheme://user:pass@host`.
 fn has_url_password(value: &str) -> bool {
-    let Some((_, rest)) = value.split_once("://") else {
+    // The scheme ends at the first `:`.
+    let Some(rest) = value
+        .split_once(':')
+        .and_then(|(_, rest)| rest.strip_prefix("//"))
+    else {
         return false;
     };
     let authority = rest.split(['/', '?', '#']).next().unwrap_or("");

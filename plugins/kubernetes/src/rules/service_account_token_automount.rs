@@ -1,6 +1,6 @@
 //! `k8s/service-account-token-automount`: pods must opt out of mounting an API token.
 
-use palisade_sdk::{Report, Resource, Rule, Severity, Value, kubernetes};
+use palisade_sdk::{Report, Resource, Rule, Severity, Value, kubernetes, pointer};
 
 pub const RULE: Rule = Rule {
     id: "k8s/service-account-token-automount",
@@ -50,7 +50,7 @@ fn check(resource: &Resource, report: &mut Report) {
     let Some(pod) = kubernetes::pod_spec(resource) else {
         return;
     };
-    match pod.get(&[FIELD]).and_then(Value::as_bool) {
+    match pod.get(&[FIELD]).as_bool() {
         Some(false) => {}
         Some(true) => report.finding(
             pod.pointer_to(&[FIELD]),
@@ -59,7 +59,7 @@ fn check(resource: &Resource, report: &mut Report) {
         None => {
             let account = pod
                 .get(&["serviceAccountName"])
-                .and_then(Value::as_str)
+                .as_str()
                 .filter(|name| !name.is_empty())
                 .unwrap_or("default");
             report.finding(
@@ -78,7 +78,7 @@ fn check_service_account(resource: &Resource, report: &mut Report) {
         return;
     }
     let pointer = "/automountServiceAccountToken";
-    match resource.get(pointer) {
+    match pointer::get(resource.attributes, pointer) {
         Some(Value::Bool(false)) => {}
         Some(_) => report.finding(
             pointer,

@@ -1,6 +1,6 @@
 //! `k8s/writable-root-filesystem`: containers should mount their root filesystem read-only.
 
-use palisade_sdk::{Report, Resource, Rule, Severity, Value, kubernetes};
+use palisade_sdk::{Report, Resource, Rule, Severity, kubernetes};
 
 pub const RULE: Rule = Rule {
     id: "k8s/writable-root-filesystem",
@@ -24,13 +24,13 @@ fn check(resource: &Resource, report: &mut Report) {
     let Some(pod) = kubernetes::pod_spec(resource) else {
         return;
     };
-    if super::is_windows(&pod) {
+    if super::is_windows(pod) {
         return;
     }
     for container in pod.containers() {
         let read_only = container
             .security_context("readOnlyRootFilesystem")
-            .and_then(Value::as_bool);
+            .as_bool();
         if read_only == Some(true) {
             continue;
         }
