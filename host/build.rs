@@ -6,11 +6,18 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// (pack name, crate directory under the workspace, package name).
-const PACKS: &[(&str, &str, &str)] = &[(
-    "kubernetes",
-    "plugins/kubernetes",
-    "palisade-pack-kubernetes",
-)];
+const PACKS: &[(&str, &str, &str)] = &[
+    (
+        "kubernetes",
+        "plugins/kubernetes",
+        "palisade-pack-kubernetes",
+    ),
+    (
+        "dockerfile",
+        "plugins/dockerfile",
+        "palisade-pack-dockerfile",
+    ),
+];
 
 const TARGET: &str = "wasm32-wasip2";
 const PROFILE: &str = "plugin";

@@ -7,8 +7,11 @@
 //! This crate is shared by the host (`palisade`) and the plugin SDK's native test harness, so a
 //! rule's fixture test sees exactly the resources the host would hand the plugin.
 
+pub mod cloudformation;
+pub mod dockerfile;
 pub mod kubernetes;
 mod resource;
+pub mod terraform;
 pub mod yaml;
 
 pub use resource::{Diagnostic, Limits, Normalized, Resource, Span, SpanTable};
@@ -21,7 +24,17 @@ use std::path::Path;
 /// user gave it); `path` is only used for its name. Files of no known format give an empty,
 /// unrecognized result.
 pub fn normalize_file(display: &str, path: &Path, text: &str, limits: &Limits) -> Normalized {
+    if dockerfile::is_candidate(path) {
+        return dockerfile::normalize(display, text, limits);
+    }
+    // YAML and JSON hold several formats: tell them apart by content.
     if kubernetes::is_candidate(path) {
+        if terraform::plan::looks_like_plan(text) {
+            return terraform::plan::normalize(display, text, limits);
+        }
+        if cloudformation::looks_like_template(text) {
+            return cloudformation::normalize(display, text, limits);
+        }
         return kubernetes::normalize(display, text, limits);
     }
     Normalized::default()
@@ -29,5 +42,5 @@ pub fn normalize_file(display: &str, path: &Path, text: &str, limits: &Limits) -
 
 /// True when some normalizer reads files with this name; other files are not even opened.
 pub fn is_candidate(path: &Path) -> bool {
-    kubernetes::is_candidate(path)
+    dockerfile::is_candidate(path) || kubernetes::is_candidate(path)
 }

@@ -41,6 +41,7 @@
 //! With the `testing` feature, [`testing`] runs a pack's rules on fixture files natively, so
 //! `cargo test` in the plugin crate checks every rule without building a component.
 
+pub mod dockerfile;
 pub mod kubernetes;
 pub mod log;
 pub mod pointer;

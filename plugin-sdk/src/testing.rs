@@ -79,6 +79,10 @@ pub fn run_file<P: Policy>(path: &Path, config: &str) -> Result<Vec<TestFinding>
 }
 
 /// Lines of `text` carrying an `expect: <rule>` marker for `rule`.
+///
+/// A marker at the end of a line (`privileged: true # expect: k8s/privileged-container`) marks
+/// that line. A marker alone on a comment line (`# expect: docker/run-as-root`) marks the next
+/// line, for formats whose comments cannot follow code on the same line (Dockerfiles).
 pub fn expected_lines(text: &str, rule: &str) -> BTreeSet<u32> {
     text.lines()
         .enumerate()
@@ -88,7 +92,10 @@ pub fn expected_lines(text: &str, rule: &str) -> BTreeSet<u32> {
                 .flat_map(|rest| rest.split([',', ' ']))
                 .any(|r| r.trim() == rule)
         })
-        .map(|(i, _)| i as u32 + 1)
+        .map(|(i, line)| {
+            let comment_only = line.trim_start().starts_with('#');
+            i as u32 + if comment_only { 2 } else { 1 }
+        })
         .collect()
 }
 
@@ -181,5 +188,14 @@ mod tests {
         assert_eq!(expected_lines(text, "k8s/a"), BTreeSet::from([1, 2]));
         assert_eq!(expected_lines(text, "k8s/ab"), BTreeSet::from([2]));
         assert!(expected_lines(text, "k8s/c").is_empty());
+    }
+
+    #[test]
+    fn a_marker_alone_on_a_comment_line_marks_the_next_line() {
+        let text = "FROM debian\n# expect: docker/run-as-root\nUSER root\n";
+        assert_eq!(
+            expected_lines(text, "docker/run-as-root"),
+            BTreeSet::from([3])
+        );
     }
 }
