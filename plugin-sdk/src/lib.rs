@@ -41,6 +41,7 @@
 //! With the `testing` feature, [`testing`] runs a pack's rules on fixture files natively, so
 //! `cargo test` in the plugin crate checks every rule without building a component.
 
+pub mod aws;
 pub mod dockerfile;
 pub mod kubernetes;
 pub mod log;
@@ -78,7 +79,7 @@ impl Severity {
 }
 
 /// A rule's check: reports findings about one resource.
-pub type Check = fn(&Resource<'_>, &mut Report<'_>);
+pub type Check = fn(&Resource<'_>, &mut Report<'_, '_>);
 
 /// One rule of a pack: its metadata and its check.
 #[derive(Debug, Clone, Copy)]
@@ -133,6 +134,13 @@ pub trait Policy: 'static {
         let _ = config;
         Ok(())
     }
+
+    /// When true, a rule sees the whole batch through [`Report::batch`], so it can join related
+    /// resources (a bucket and the separate resource that blocks its public access). The host
+    /// keeps the resources of one Terraform module, one template or one file in one batch. The
+    /// batch is then parsed at once rather than one resource at a time, so packs that judge each
+    /// resource alone leave this `false`.
+    const SEES_BATCH: bool = false;
 }
 
 /// A normalized infrastructure object, as the host hands it over.
@@ -156,7 +164,7 @@ pub struct Resource<'a> {
 }
 
 /// What a missing attribute reads as.
-static NULL: Value<'static> = Value::Null;
+pub(crate) static NULL: Value<'static> = Value::Null;
 
 impl<'a> Resource<'a> {
     /// A resource over parsed attributes.
@@ -196,14 +204,15 @@ pub struct Finding {
 }
 
 /// Where a rule's check reports its findings about one resource.
-pub struct Report<'a> {
+pub struct Report<'a, 'r> {
     rule: &'static Rule,
     resource_id: &'a str,
+    batch: &'a [Resource<'r>],
     config: &'a Value<'a>,
     findings: &'a mut Vec<Finding>,
 }
 
-impl Report<'_> {
+impl<'a, 'r> Report<'a, 'r> {
     /// Reports a finding at `pointer`: the offending value, or where it should be when it is
     /// missing (the host then reports the line of the nearest part that exists).
     pub fn finding(&mut self, pointer: impl Into<String>, message: impl Into<String>) {
@@ -230,6 +239,12 @@ impl Report<'_> {
         self.rule
     }
 
+    /// The resources evaluated together with this one (this one included), for packs whose
+    /// [`Policy::SEES_BATCH`] is true; otherwise just this resource.
+    pub fn batch(&self) -> &'a [Resource<'r>] {
+        self.batch
+    }
+
     fn push(&mut self, pointer: String, message: String, severity: Option<Severity>) {
         self.findings.push(Finding {
             rule_id: self.rule.id.to_string(),
@@ -245,8 +260,13 @@ impl Report<'_> {
 pub fn evaluate<P: Policy>(resources: &[Resource<'_>], config: &Value<'_>) -> Vec<Finding> {
     let mut evaluator = Evaluator::<P>::new();
     let mut findings = Vec::new();
-    for resource in resources {
-        evaluator.evaluate(resource, config, &mut findings);
+    for (index, resource) in resources.iter().enumerate() {
+        let batch = if P::SEES_BATCH {
+            resources
+        } else {
+            &resources[index..=index]
+        };
+        evaluator.evaluate(resource, batch, config, &mut findings);
     }
     findings
 }
@@ -266,9 +286,10 @@ impl<P: Policy> Evaluator<P> {
         }
     }
 
-    fn evaluate(
+    fn evaluate<'r>(
         &mut self,
-        resource: &Resource<'_>,
+        resource: &Resource<'r>,
+        batch: &[Resource<'r>],
         config: &Value<'_>,
         findings: &mut Vec<Finding>,
     ) {
@@ -288,6 +309,7 @@ impl<P: Policy> Evaluator<P> {
             let mut report = Report {
                 rule,
                 resource_id: resource.id,
+                batch,
                 config,
                 findings,
             };
@@ -360,6 +382,11 @@ pub mod __private {
         Ok(())
     }
 
+    fn parse(r: &WitResource) -> Result<Value<'_>, String> {
+        serde_json::from_str(&r.attributes)
+            .map_err(|e| format!("attributes of `{}` are not valid JSON: {e}", r.id))
+    }
+
     pub fn evaluate<P: Policy>(batch: Vec<WitResource>) -> Result<Vec<WitFinding>, String> {
         let configured = CONFIG
             .lock()
@@ -372,16 +399,31 @@ pub mod __private {
                 &no_settings
             }
         };
-        let mut evaluator = super::Evaluator::<P>::new();
-        let mut findings = Vec::new();
-        // One resource at a time: its parsed attributes are dropped before the next is parsed,
-        // so memory stays small and hot however large the batch.
-        for r in &batch {
-            let attributes: Value = serde_json::from_str(&r.attributes)
-                .map_err(|e| format!("attributes of `{}` are not valid JSON: {e}", r.id))?;
-            let resource = super::Resource::new(&r.id, &r.kind, &r.file, &attributes);
-            evaluator.evaluate(&resource, config, &mut findings);
-        }
+        let findings = if P::SEES_BATCH {
+            let attributes = batch.iter().map(parse).collect::<Result<Vec<_>, _>>()?;
+            let resources: Vec<super::Resource<'_>> = batch
+                .iter()
+                .zip(&attributes)
+                .map(|(r, a)| super::Resource::new(&r.id, &r.kind, &r.file, a))
+                .collect();
+            super::evaluate::<P>(&resources, config)
+        } else {
+            let mut evaluator = super::Evaluator::<P>::new();
+            let mut findings = Vec::new();
+            // One resource at a time: its parsed attributes are dropped before the next is
+            // parsed, so memory stays small and hot however large the batch.
+            for r in &batch {
+                let attributes = parse(r)?;
+                let resource = super::Resource::new(&r.id, &r.kind, &r.file, &attributes);
+                evaluator.evaluate(
+                    &resource,
+                    std::slice::from_ref(&resource),
+                    config,
+                    &mut findings,
+                );
+            }
+            findings
+        };
         Ok(findings
             .into_iter()
             .map(|f| WitFinding {

@@ -52,13 +52,32 @@ pub fn run_text<P: Policy>(
         return Err(format!("{name}: no resources recognized"));
     }
     P::configure(config).map_err(|e| format!("configure: {e}"))?;
+    // The attributes travel as JSON text, exactly as the host sends them.
+    let texts = normalized
+        .resources
+        .iter()
+        .map(|r| serde_json::to_string(&r.attributes).map_err(|e| e.to_string()))
+        .collect::<Result<Vec<_>, _>>()?;
+    let parsed = texts
+        .iter()
+        .map(|t| serde_json::from_str::<Value>(t).map_err(|e| e.to_string()))
+        .collect::<Result<Vec<_>, _>>()?;
     let mut out = Vec::new();
-    for source in &normalized.resources {
-        // The attributes travel as JSON text, exactly as the host sends them.
-        let json = serde_json::to_string(&source.attributes).map_err(|e| e.to_string())?;
-        let attributes: Value = serde_json::from_str(&json).map_err(|e| e.to_string())?;
-        let resource = Resource::new(&source.id, &source.kind, &source.file, &attributes);
-        for f in crate::evaluate::<P>(std::slice::from_ref(&resource), config) {
+    // The file is one batch, as the host sends it, split only where an id repeats.
+    for batch in unique_batches(&normalized.resources) {
+        let resources: Vec<Resource<'_>> = batch
+            .iter()
+            .map(|&i| {
+                let source = &normalized.resources[i];
+                Resource::new(&source.id, &source.kind, &source.file, &parsed[i])
+            })
+            .collect();
+        for f in crate::evaluate::<P>(&resources, config) {
+            let source = batch
+                .iter()
+                .map(|&i| &normalized.resources[i])
+                .find(|r| r.id == f.resource_id)
+                .ok_or_else(|| format!("finding for unknown resource `{}`", f.resource_id))?;
             out.push(TestFinding {
                 line: source.locate(&f.pointer).line,
                 rule: f.rule_id,
@@ -70,6 +89,24 @@ pub fn run_text<P: Policy>(
     }
     out.sort();
     Ok(out)
+}
+
+/// Indices of `resources` in batches whose ids are unique, in order.
+fn unique_batches(resources: &[palisade_normalize::Resource]) -> Vec<Vec<usize>> {
+    let mut batches: Vec<(BTreeSet<&str>, Vec<usize>)> = Vec::new();
+    for (index, r) in resources.iter().enumerate() {
+        match batches
+            .iter_mut()
+            .find(|(ids, _)| !ids.contains(r.id.as_str()))
+        {
+            Some((ids, batch)) => {
+                ids.insert(&r.id);
+                batch.push(index);
+            }
+            None => batches.push((BTreeSet::from([r.id.as_str()]), vec![index])),
+        }
+    }
+    batches.into_iter().map(|(_, b)| b).collect()
 }
 
 /// Reads `path` and runs every rule of `P` on it (see [`run_text`]).
@@ -109,73 +146,136 @@ pub fn check_fixtures<P: Policy>(dir: impl AsRef<Path>) {
         let config = std::fs::read_to_string(rule_dir.join("config.json"))
             .unwrap_or_else(|_| "{}".to_string());
         for (stem, must_fire) in [("fail", true), ("pass", false)] {
-            let Some(path) = fixture(&rule_dir, stem) else {
+            let paths = fixtures(&rule_dir, stem);
+            if paths.is_empty() {
                 let _ = writeln!(
                     problems,
                     "{}: missing {}/{stem}.*",
                     rule.id,
                     rule_dir.display()
                 );
-                continue;
-            };
-            let text = match std::fs::read_to_string(&path) {
-                Ok(t) => t,
-                Err(e) => {
-                    let _ = writeln!(problems, "{}: {e}", path.display());
-                    continue;
-                }
-            };
-            let findings = match run_text::<P>(&path.display().to_string(), &text, &config) {
-                Ok(f) => f,
-                Err(e) => {
-                    let _ = writeln!(problems, "{}: {e}", rule.id);
-                    continue;
-                }
-            };
-            let got: BTreeSet<u32> = findings
-                .iter()
-                .filter(|f| f.rule == rule.id)
-                .map(|f| f.line)
-                .collect();
-            let want = if must_fire {
-                expected_lines(&text, rule.id)
-            } else {
-                BTreeSet::new()
-            };
-            if must_fire && want.is_empty() {
-                let _ = writeln!(
-                    problems,
-                    "{}: {} has no `expect: {}` marker",
-                    rule.id,
-                    path.display(),
-                    rule.id
-                );
             }
-            if got != want {
-                let _ = writeln!(
-                    problems,
-                    "{}: {}: expected findings at lines {want:?}, got {got:?}\n{}",
-                    rule.id,
-                    path.display(),
-                    findings
-                        .iter()
-                        .filter(|f| f.rule == rule.id)
-                        .map(|f| format!("    line {}: {} ({})", f.line, f.message, f.resource))
-                        .collect::<Vec<_>>()
-                        .join("\n")
-                );
+            for path in paths {
+                check_fixture::<P>(rule.id, &path, must_fire, &config, &mut problems);
             }
         }
     }
     assert!(problems.is_empty(), "fixture mismatches:\n{problems}");
 }
 
-fn fixture(rule_dir: &Path, stem: &str) -> Option<PathBuf> {
-    let entries = std::fs::read_dir(rule_dir).ok()?;
-    entries
+/// Checks one fixture: a `fail` one must make `rule` fire exactly at its expected lines, a
+/// `pass` one not at all.
+fn check_fixture<P: Policy>(
+    rule: &str,
+    path: &Path,
+    must_fire: bool,
+    config: &str,
+    problems: &mut String,
+) {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) => {
+            let _ = writeln!(problems, "{}: {e}", path.display());
+            return;
+        }
+    };
+    let findings = match run_text::<P>(&path.display().to_string(), &text, config) {
+        Ok(f) => f,
+        Err(e) => {
+            let _ = writeln!(problems, "{rule}: {e}");
+            return;
+        }
+    };
+    let got: BTreeSet<u32> = findings
+        .iter()
+        .filter(|f| f.rule == rule)
+        .map(|f| f.line)
+        .collect();
+    let want = if must_fire {
+        match expectations(path, &text, rule) {
+            Ok(want) => want,
+            Err(e) => {
+                let _ = writeln!(problems, "{rule}: {e}");
+                return;
+            }
+        }
+    } else {
+        BTreeSet::new()
+    };
+    if must_fire && want.is_empty() {
+        let _ = writeln!(
+            problems,
+            "{rule}: {} has no `expect: {rule}` marker",
+            path.display(),
+        );
+    }
+    if got != want {
+        let _ = writeln!(
+            problems,
+            "{rule}: {}: expected findings at lines {want:?}, got {got:?}\n{}",
+            path.display(),
+            findings
+                .iter()
+                .filter(|f| f.rule == rule)
+                .map(|f| format!("    line {}: {} ({})", f.line, f.message, f.resource))
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
+    }
+}
+
+/// The lines where `rule` must fire in the fixture at `path`: from its sidecar `<file>.expect`
+/// when there is one (for formats without comments, such as JSON), else from its `expect:`
+/// markers (see [`expected_lines`]).
+pub fn expectations(path: &Path, text: &str, rule: &str) -> Result<BTreeSet<u32>, String> {
+    let mut sidecar = path.as_os_str().to_owned();
+    sidecar.push(".expect");
+    match std::fs::read_to_string(&sidecar) {
+        Ok(expect) => sidecar_lines(&expect, rule)
+            .map_err(|e| format!("{}: {e}", Path::new(&sidecar).display())),
+        Err(_) => Ok(expected_lines(text, rule)),
+    }
+}
+
+/// Lines expected for `rule` in a sidecar file: one `<line>: <rule-id>[, <rule-id>…]` per
+/// line; blank lines and `#` comments are skipped.
+pub fn sidecar_lines(text: &str, rule: &str) -> Result<BTreeSet<u32>, String> {
+    let mut lines = BTreeSet::new();
+    for entry in text.lines().map(str::trim) {
+        if entry.is_empty() || entry.starts_with('#') {
+            continue;
+        }
+        let (line, rules) = entry
+            .split_once(':')
+            .ok_or_else(|| format!("`{entry}` is not `<line>: <rule-id>`"))?;
+        let line: u32 = line
+            .trim()
+            .parse()
+            .map_err(|_| format!("`{entry}`: `{line}` is not a line number"))?;
+        if rules.split([',', ' ']).any(|r| r.trim() == rule) {
+            lines.insert(line);
+        }
+    }
+    Ok(lines)
+}
+
+/// Every fixture of a rule named `<stem>.*` (`fail.tf`, `fail.plan.json`, `fail.cfn.yaml`…),
+/// sidecar `.expect` files excluded, in name order.
+pub fn fixtures(rule_dir: &Path, stem: &str) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(rule_dir) else {
+        return Vec::new();
+    };
+    let prefix = format!("{stem}.");
+    let mut paths: Vec<PathBuf> = entries
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.file_stem().and_then(|s| s.to_str()) == Some(stem))
-        .min()
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with(&prefix) && !n.ends_with(".expect"))
+        })
+        .collect();
+    paths.sort();
+    paths
 }
 
 #[cfg(test)]
@@ -188,6 +288,15 @@ mod tests {
         assert_eq!(expected_lines(text, "k8s/a"), BTreeSet::from([1, 2]));
         assert_eq!(expected_lines(text, "k8s/ab"), BTreeSet::from([2]));
         assert!(expected_lines(text, "k8s/c").is_empty());
+    }
+
+    #[test]
+    fn sidecars_list_lines_and_rules() {
+        let text = "# lines of fail.plan.json\n12: aws/a, aws/b\n\n30: aws/a\n";
+        assert_eq!(sidecar_lines(text, "aws/a"), Ok(BTreeSet::from([12, 30])));
+        assert_eq!(sidecar_lines(text, "aws/b"), Ok(BTreeSet::from([12])));
+        assert!(sidecar_lines("twelve: aws/a", "aws/a").is_err());
+        assert!(sidecar_lines("aws/a", "aws/a").is_err());
     }
 
     #[test]
