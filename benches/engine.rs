@@ -123,6 +123,7 @@ fn bench(c: &mut Criterion) {
             kind: &r.kind,
             file: &r.file,
             attributes: a,
+            unit: None,
         })
         .collect();
 

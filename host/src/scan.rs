@@ -366,9 +366,11 @@ impl Session {
             .map(|file| normalize(file, &limits))
             .collect();
         let mut resources = Vec::new();
+        let mut units = Vec::new();
         let mut files = 0;
-        for (found, diagnostics, read) in normalized {
+        for (unit, (found, diagnostics, read)) in normalized.into_iter().enumerate() {
             files += usize::from(read);
+            units.extend(found.iter().map(|r| joinable(&r.kind).then_some(unit)));
             resources.extend(found);
             errors.extend(diagnostics.into_iter().map(ScanError::from));
         }
@@ -382,7 +384,7 @@ impl Session {
         let outcomes: Vec<(Vec<Finding>, Vec<ScanError>, Vec<PluginLogLine>)> = self
             .plugins
             .par_iter()
-            .map(|plugin| self.evaluate(plugin, &resources, &attributes))
+            .map(|plugin| self.evaluate(plugin, &resources, &units, &attributes))
             .collect();
         let mut findings = Vec::new();
         let mut logs = Vec::new();
@@ -425,6 +427,7 @@ impl Session {
         &self,
         plugin: &Plugin,
         resources: &[Resource],
+        units: &[Option<usize>],
         attributes: &[String],
     ) -> (Vec<Finding>, Vec<ScanError>, Vec<PluginLogLine>) {
         let enabled: HashMap<&str, &RuleInfo> = plugin
@@ -452,6 +455,7 @@ impl Session {
                 kind: &resources[i].kind,
                 file: &resources[i].file,
                 attributes: &attributes[i],
+                unit: units[i],
             })
             .collect();
         let settings = self.config.pack_settings(&plugin.info().name);
@@ -532,6 +536,12 @@ impl Session {
         }
         (findings, errors, logs)
     }
+}
+
+/// True for resources that refer to others of the same normalization unit (a Terraform module
+/// tree, a CloudFormation template), which plugins must then see in one batch.
+fn joinable(kind: &str) -> bool {
+    kind.starts_with("terraform/") || kind.starts_with("cloudformation/")
 }
 
 /// Reads and normalizes one file: its resources, its diagnostics, and whether it was read.

@@ -29,6 +29,7 @@ fn privileged_findings(engine: &Engine) -> Vec<String> {
         kind: "kubernetes/Pod",
         file: "p.yaml",
         attributes: POD,
+        unit: None,
     };
     let run = engine.run(&plugin, "{}", &[input]);
     let mut found: Vec<String> = run

@@ -100,6 +100,10 @@ pub struct Input<'a> {
     pub file: &'a str,
     /// The attributes as a JSON document.
     pub attributes: &'a str,
+    /// Resources that may refer to each other (one Terraform root module with its modules, one
+    /// CloudFormation template) share a unit and are always evaluated in the same batch, so a
+    /// plugin can join them; `None` for a resource that stands alone.
+    pub unit: Option<usize>,
 }
 
 /// A finding exactly as the plugin returned it.
@@ -504,35 +508,69 @@ const BATCH_BYTES: usize = 2 << 20;
 ///
 /// Batches are also bounded in count and bytes: the plugin then holds one bounded batch in its
 /// memory at a time, however large the scan, and works on data that stays in the CPU's caches.
+/// The resources of one unit are never split across batches (a unit larger than the bounds goes
+/// alone), so references between them stay resolvable; within a unit only a repeated id splits.
 fn batches(resources: &[Input<'_>]) -> Vec<Vec<usize>> {
-    let mut unique: Vec<(HashSet<&str>, Vec<usize>)> = Vec::new();
+    // Whole units, in order of first appearance; a resource without a unit is a unit of its own.
+    let mut units: Vec<Vec<usize>> = Vec::new();
+    let mut unit_of: HashMap<usize, usize> = HashMap::new();
     for (index, r) in resources.iter().enumerate() {
-        match unique.iter_mut().find(|(ids, _)| !ids.contains(r.id)) {
-            Some((ids, batch)) => {
-                ids.insert(r.id);
-                batch.push(index);
-            }
-            None => unique.push((HashSet::from([r.id]), vec![index])),
+        match r.unit {
+            Some(unit) => match unit_of.get(&unit) {
+                Some(&at) => units[at].push(index),
+                None => {
+                    unit_of.insert(unit, units.len());
+                    units.push(vec![index]);
+                }
+            },
+            None => units.push(vec![index]),
         }
     }
-    let mut out = Vec::new();
-    for (_, indices) in unique {
-        let mut batch = Vec::new();
-        let mut bytes = 0;
-        for index in indices {
-            let size = resources[index].attributes.len();
-            if !batch.is_empty() && (batch.len() == BATCH_RESOURCES || bytes + size > BATCH_BYTES) {
-                out.push(std::mem::take(&mut batch));
-                bytes = 0;
+    // Parts with unique ids: a unit is one part unless an id repeats within it.
+    let parts = units.into_iter().flat_map(|unit| {
+        let mut parts: Vec<(HashSet<&str>, Vec<usize>)> = Vec::new();
+        for index in unit {
+            let id = resources[index].id;
+            match parts.iter_mut().find(|(ids, _)| !ids.contains(id)) {
+                Some((ids, part)) => {
+                    ids.insert(id);
+                    part.push(index);
+                }
+                None => parts.push((HashSet::from([id]), vec![index])),
             }
-            batch.push(index);
-            bytes += size;
         }
-        if !batch.is_empty() {
-            out.push(batch);
+        parts
+    });
+    // Parts packed first-fit into bounded batches of unique ids: a repeated id (the same
+    // object in two overlays) opens a second batch rather than ending the current one.
+    struct Open<'r> {
+        ids: HashSet<&'r str>,
+        indices: Vec<usize>,
+        bytes: usize,
+    }
+    let mut open: Vec<Open<'_>> = Vec::new();
+    for (ids, part) in parts {
+        let bytes: usize = part.iter().map(|&i| resources[i].attributes.len()).sum();
+        let fits = |batch: &Open<'_>| {
+            batch.indices.len() + part.len() <= BATCH_RESOURCES
+                && batch.bytes + bytes <= BATCH_BYTES
+                && ids.is_disjoint(&batch.ids)
+        };
+        match open.iter_mut().find(|batch| fits(batch)) {
+            Some(batch) => {
+                batch.ids.extend(ids);
+                batch.indices.extend(part);
+                batch.bytes += bytes;
+            }
+            // A part over the bounds goes alone.
+            None => open.push(Open {
+                ids,
+                indices: part,
+                bytes,
+            }),
         }
     }
-    out
+    open.into_iter().map(|batch| batch.indices).collect()
 }
 
 fn deadline_ticks(timeout: Duration) -> u64 {
@@ -623,7 +661,58 @@ mod tests {
             kind: "k",
             file: "f",
             attributes: "{}",
+            unit: None,
         }
+    }
+
+    #[test]
+    fn a_unit_stays_in_one_batch() {
+        let ids: Vec<String> = (0..BATCH_RESOURCES + 10).map(|i| i.to_string()).collect();
+        let mut resources: Vec<Input<'_>> = ids.iter().map(|id| input(id)).collect();
+        // Resources 500..520 form a unit, interleaved with standalone ones in the input.
+        for r in &mut resources[500..520] {
+            r.unit = Some(7);
+        }
+        let batches = batches(&resources);
+        let holding: Vec<usize> = batches
+            .iter()
+            .enumerate()
+            .filter(|(_, b)| b.iter().any(|&i| (500..520).contains(&i)))
+            .map(|(n, _)| n)
+            .collect();
+        assert_eq!(holding.len(), 1, "the unit was split: {holding:?}");
+        assert!(batches.iter().all(|b| b.len() <= BATCH_RESOURCES));
+        assert_eq!(
+            batches.iter().map(Vec::len).sum::<usize>(),
+            resources.len(),
+            "every resource is sent once"
+        );
+    }
+
+    #[test]
+    fn units_with_the_same_ids_go_to_different_batches() {
+        // Two Terraform roots each with `aws_s3_bucket.logs` and its access block.
+        let mut resources = vec![
+            input("aws_s3_bucket.logs"),
+            input("aws_s3_bucket_public_access_block.logs"),
+            input("aws_s3_bucket.logs"),
+            input("aws_s3_bucket_public_access_block.logs"),
+        ];
+        for (r, unit) in resources.iter_mut().zip([1, 1, 2, 2]) {
+            r.unit = Some(unit);
+        }
+        assert_eq!(batches(&resources), [vec![0, 1], vec![2, 3]]);
+    }
+
+    #[test]
+    fn an_oversized_unit_goes_alone_and_whole() {
+        let ids: Vec<String> = (0..BATCH_RESOURCES * 2).map(|i| i.to_string()).collect();
+        let mut resources: Vec<Input<'_>> = ids.iter().map(|id| input(id)).collect();
+        for r in &mut resources[1..] {
+            r.unit = Some(1);
+        }
+        let sizes: Vec<usize> = batches(&resources).iter().map(Vec::len).collect();
+        assert_eq!(sizes, [1, BATCH_RESOURCES * 2 - 1]);
     }
 
     #[test]

@@ -112,6 +112,9 @@ struct Reader<'a> {
     diagnostics: Vec<Diagnostic>,
     /// Addresses already emitted, so each address is one resource.
     seen: HashSet<String>,
+    /// `configuration` expressions by resource address without instance keys
+    /// (`module.net.aws_s3_bucket.logs`).
+    expressions: HashMap<String, &'a Node>,
 }
 
 impl<'a> Reader<'a> {
@@ -122,6 +125,37 @@ impl<'a> Reader<'a> {
             resources: Vec::new(),
             diagnostics: Vec::new(),
             seen: HashSet::new(),
+            expressions: HashMap::new(),
+        }
+    }
+
+    /// Indexes the `expressions` of every resource in `configuration`, modules included.
+    fn index_configuration(&mut self, module: &'a Node, prefix: &str, depth: usize) {
+        if depth > self.limits.max_depth {
+            return;
+        }
+        for resource in module
+            .get("resources")
+            .and_then(Node::as_seq)
+            .unwrap_or(&[])
+        {
+            if let (Some(address), Some(expressions)) = (
+                resource.get("address").and_then(Node::as_str),
+                resource.get("expressions"),
+            ) {
+                self.expressions
+                    .insert(format!("{prefix}{address}"), expressions);
+            }
+        }
+        for call in module
+            .get("module_calls")
+            .and_then(Node::as_map)
+            .unwrap_or(&[])
+        {
+            if let Some(child) = call.value.get("module") {
+                let prefix = format!("{prefix}module.{}.", call.key);
+                self.index_configuration(child, &prefix, depth + 1);
+            }
         }
     }
 
@@ -133,7 +167,7 @@ impl<'a> Reader<'a> {
         });
     }
 
-    fn read(&mut self, document: &Node) {
+    fn read(&mut self, document: &'a Node) {
         if document.as_map().is_none() {
             let found = describe(document);
             self.report(
@@ -153,6 +187,12 @@ impl<'a> Reader<'a> {
                  incomplete"
                     .to_owned(),
             );
+        }
+        if let Some(root) = document
+            .get("configuration")
+            .and_then(|c| c.get("root_module"))
+        {
+            self.index_configuration(root, "", 0);
         }
         let changes = self.index_changes(document.get("resource_changes"));
         if let Some(planned) = document.get("planned_values") {
@@ -422,6 +462,16 @@ impl<'a> Reader<'a> {
             && let Some(mask) = change.and_then(|change| change.get("after_unknown"))
         {
             mark_attributes(&mut attributes, mask, KNOWN_AFTER_APPLY, true);
+            if let Some(expressions) = self.expressions.get(&without_instance_keys(&id)) {
+                let module = module_prefix(&id);
+                link_references(
+                    &mut attributes,
+                    expressions,
+                    module,
+                    0,
+                    self.limits.max_depth,
+                );
+            }
         }
 
         let mut spans = SpanTable::default();
@@ -483,6 +533,130 @@ fn build_address(
         _ => {}
     }
     Some(address)
+}
+
+/// `address` without its instance keys (`module.net["a"].aws_instance.web[0]` →
+/// `module.net.aws_instance.web`), as `configuration` names resources.
+fn without_instance_keys(address: &str) -> String {
+    let mut out = String::with_capacity(address.len());
+    let mut depth = 0usize;
+    let mut quoted = false;
+    let mut escaped = false;
+    for c in address.chars() {
+        if depth > 0 {
+            match c {
+                _ if escaped => escaped = false,
+                '\\' if quoted => escaped = true,
+                '"' => quoted = !quoted,
+                '[' if !quoted => depth += 1,
+                ']' if !quoted => depth -= 1,
+                _ => {}
+            }
+        } else if c == '[' {
+            depth = 1;
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The module part of a resource address, with its trailing dot (`module.net[0].aws_x.y` →
+/// `module.net[0].`), or `""` in the root module.
+fn module_prefix(address: &str) -> &str {
+    // The resource part is `[data.]type.name[key]`; a module part is `module.name[key].`
+    let mut end = 0;
+    let mut rest = address;
+    while let Some(after) = rest.strip_prefix("module.") {
+        // Skip the module name and an optional instance key up to the next `.` outside quotes.
+        let mut quoted = false;
+        let mut escaped = false;
+        let mut cut = None;
+        for (at, c) in after.char_indices() {
+            match c {
+                _ if escaped => escaped = false,
+                '\\' if quoted => escaped = true,
+                '"' => quoted = !quoted,
+                '.' if !quoted => {
+                    cut = Some(at);
+                    break;
+                }
+                _ => {}
+            }
+        }
+        let Some(cut) = cut else { break };
+        let consumed = "module.".len() + cut + 1;
+        end += consumed;
+        rest = &rest[consumed..];
+    }
+    &address[..end]
+}
+
+/// Replaces each value still `{"$unknown": "known after apply"}` whose configuration
+/// expression references another resource with `{"$ref": "<that reference>"}`, so a rule can
+/// tell which object an attribute will hold (a bucket policy's bucket). `expressions` mirrors
+/// the attributes: objects by key, nested blocks as arrays; a leaf has `references`, most
+/// specific first. References to variables, locals and the like are left unknown.
+fn link_references(value: &mut Json, expressions: &Node, module: &str, depth: usize, max: usize) {
+    if depth > max {
+        return;
+    }
+    if is_unknown(value) {
+        if value.get("$unknown").and_then(Json::as_str) != Some(KNOWN_AFTER_APPLY) {
+            return;
+        }
+        let first = expressions
+            .get("references")
+            .and_then(Node::as_seq)
+            .and_then(|references| references.first())
+            .and_then(Node::as_str);
+        if let Some(reference) = first.filter(|r| refers_to_resource(r)) {
+            let mut object = Map::new();
+            object.insert(
+                "$ref".to_owned(),
+                Json::from(format!("{module}{reference}")),
+            );
+            *value = Json::Object(object);
+        }
+        return;
+    }
+    match value {
+        Json::Object(object) => {
+            for (key, member) in object.iter_mut() {
+                if let Some(expression) = expressions.get(key) {
+                    link_references(member, expression, module, depth + 1, max);
+                }
+            }
+        }
+        Json::Array(items) => {
+            if let Some(blocks) = expressions.as_seq() {
+                for (item, expression) in items.iter_mut().zip(blocks) {
+                    link_references(item, expression, module, depth + 1, max);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// True when a configuration reference names a managed resource or a data source rather than
+/// a variable, local value, module output or other symbol.
+fn refers_to_resource(reference: &str) -> bool {
+    const SYMBOLS: [&str; 8] = [
+        "var.",
+        "local.",
+        "module.",
+        "each.",
+        "count.",
+        "path.",
+        "terraform.",
+        "self.",
+    ];
+    !SYMBOLS.iter().any(|s| reference.starts_with(s))
+        && reference
+            .split('.')
+            .nth(1)
+            .is_some_and(|name| !name.is_empty())
 }
 
 /// True for a change whose only action is `delete`: the object will not exist afterwards.
@@ -1108,6 +1282,79 @@ mod tests {
 
     fn span_line(resource: &Resource, pointer: &str) -> Option<u32> {
         resource.spans.get(pointer).map(|span| span.line)
+    }
+
+    #[test]
+    fn unknown_values_that_reference_a_resource_become_references() {
+        let plan = json!({
+            "format_version": "1.2",
+            "planned_values": {"root_module": {"child_modules": [{
+                "address": "module.site[0]",
+                "resources": [
+                    {"address": "module.site[0].aws_s3_bucket.this", "mode": "managed",
+                     "type": "aws_s3_bucket", "name": "this", "values": {"bucket_prefix": "site-"}},
+                    {"address": "module.site[0].aws_s3_bucket_versioning.this", "mode": "managed",
+                     "type": "aws_s3_bucket_versioning", "name": "this",
+                     "values": {"versioning_configuration": [{"status": "Enabled"}]}},
+                    {"address": "module.site[0].aws_s3_bucket_policy.this", "mode": "managed",
+                     "type": "aws_s3_bucket_policy", "name": "this", "values": {}},
+                ],
+            }]}},
+            "resource_changes": [
+                {"address": "module.site[0].aws_s3_bucket_versioning.this",
+                 "change": {"actions": ["create"], "after_unknown": {"bucket": true, "id": true}}},
+                {"address": "module.site[0].aws_s3_bucket_policy.this",
+                 "change": {"actions": ["create"], "after_unknown": {"bucket": true, "policy": true}}},
+            ],
+            "configuration": {"root_module": {"module_calls": {"site": {"module": {"resources": [
+                {"address": "aws_s3_bucket_versioning.this",
+                 "expressions": {"bucket": {"references": ["aws_s3_bucket.this.id", "aws_s3_bucket.this"]},
+                                 "versioning_configuration": [{"status": {"constant_value": "Enabled"}}]}},
+                {"address": "aws_s3_bucket_policy.this",
+                 "expressions": {"bucket": {"references": ["var.bucket"]},
+                                 "policy": {"references": ["data.aws_iam_policy_document.this.json", "data.aws_iam_policy_document.this"]}}},
+            ]}}}}},
+        })
+        .to_string();
+        let normalized = run(&plan);
+        assert_eq!(normalized.diagnostics, []);
+        let by_id = |id: &str| {
+            normalized
+                .resources
+                .iter()
+                .find(|r| r.id == id)
+                .map(|r| r.attributes.clone())
+        };
+        assert_eq!(
+            by_id("module.site[0].aws_s3_bucket_versioning.this"),
+            Some(json!({
+                "bucket": {"$ref": "module.site[0].aws_s3_bucket.this.id"},
+                "id": {"$unknown": "known after apply"},
+                "versioning_configuration": [{"status": "Enabled"}],
+            }))
+        );
+        assert_eq!(
+            by_id("module.site[0].aws_s3_bucket_policy.this"),
+            Some(json!({
+                "bucket": {"$unknown": "known after apply"},
+                "policy": {"$ref": "module.site[0].data.aws_iam_policy_document.this.json"},
+            })),
+            "a variable is not a resource; a data source is"
+        );
+    }
+
+    #[test]
+    fn addresses_lose_instance_keys_and_split_into_module_and_resource() {
+        assert_eq!(
+            without_instance_keys(r#"module.a["x.]y"].aws_instance.web[0]"#),
+            "module.a.aws_instance.web"
+        );
+        assert_eq!(
+            module_prefix(r#"module.a["x.y"].module.b.aws_instance.web[0]"#),
+            r#"module.a["x.y"].module.b."#
+        );
+        assert_eq!(module_prefix("aws_instance.web"), "");
+        assert_eq!(module_prefix("data.aws_ami.x"), "");
     }
 
     #[test]
