@@ -1,0 +1,57 @@
+//! Lambda: function URLs and who may call them.
+//!
+//! [`function_url`] reads `aws_lambda_function_url`, `AWS::Lambda::Url` and the
+//! `FunctionUrlConfig` of a SAM `AWS::Serverless::Function` (with the template's `Globals`
+//! merged in) into one [`FunctionUrl`].
+
+use super::{Field, Source};
+use crate::Resource;
+
+/// Kinds that declare a function URL.
+pub const URL_KINDS: &[&str] = &[
+    "terraform/aws_lambda_function_url",
+    "cloudformation/AWS::Lambda::Url",
+    "cloudformation/AWS::Serverless::Function",
+];
+
+/// A Lambda function URL.
+#[derive(Debug, Clone)]
+pub struct FunctionUrl<'a> {
+    /// Where the URL is declared: the resource, or SAM's `FunctionUrlConfig`.
+    pub pointer: String,
+    /// `authorization_type` / `AuthType`: `AWS_IAM` or `NONE`.
+    pub auth_type: Field<'a>,
+}
+
+impl FunctionUrl<'_> {
+    /// True when anyone on the internet may call the URL (`NONE`); `None` when not known.
+    pub fn is_public(&self) -> Option<bool> {
+        self.auth_type
+            .as_str()
+            .map(|auth| auth.trim().eq_ignore_ascii_case("NONE"))
+    }
+}
+
+/// The function URL `resource` declares; `None` for other kinds and for a SAM function
+/// without `FunctionUrlConfig`.
+pub fn function_url<'a>(resource: &Resource<'a>) -> Option<FunctionUrl<'a>> {
+    let settings = Field::at(resource, Source::of(resource)?.root());
+    match resource.kind {
+        "terraform/aws_lambda_function_url" => Some(FunctionUrl {
+            pointer: String::new(),
+            auth_type: settings.member("authorization_type"),
+        }),
+        "cloudformation/AWS::Lambda::Url" => Some(FunctionUrl {
+            pointer: String::new(),
+            auth_type: settings.member("AuthType"),
+        }),
+        "cloudformation/AWS::Serverless::Function" => {
+            let config = settings.member("FunctionUrlConfig");
+            config.value.is_object().then(|| FunctionUrl {
+                auth_type: config.member("AuthType"),
+                pointer: config.pointer,
+            })
+        }
+        _ => None,
+    }
+}
