@@ -438,8 +438,9 @@ fn cloudformation_mappings<'a>(mappings: &Field<'a>) -> Vec<Volume<'a>> {
         .collect()
 }
 
-/// True when a setting holds something other than nothing or an empty string.
-fn has_value(field: &Field<'_>) -> bool {
+/// True when the configuration sets `field` to something other than an empty string.
+pub(super) fn has_value(field: &Field<'_>) -> bool {
+    let field = configured(field.clone());
     !field.is_absent() && field.as_str() != Some("")
 }
 

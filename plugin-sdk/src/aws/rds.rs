@@ -10,7 +10,7 @@
 //! encryption, and replicas and restored snapshots take their source's.
 
 use super::Field;
-use super::ec2::configured;
+use super::ec2::{configured, has_value};
 use crate::Resource;
 
 /// Kinds that can be made reachable from the internet (instances; clusters have no such
@@ -106,10 +106,7 @@ pub fn database<'a>(resource: &Resource<'a>) -> Option<Database<'a>> {
         _ => return None,
     };
     let settings = Field::at(resource, if terraform { "" } else { "/properties" });
-    let set = |key: &str| {
-        let field = settings.member(key);
-        !field.is_absent() && field.as_str() != Some("")
-    };
+    let set = |key: &str| has_value(&settings.member(key));
     let sources: &[&str] = match (terraform, role) {
         (_, Role::ClusterMember) => &[],
         (true, Role::Instance) => &[
