@@ -41,3 +41,46 @@ pub fn trail<'a>(resource: &Resource<'a>) -> Option<Trail<'a>> {
         log_file_validation: Field::at(resource, root).member(key),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::OwnedValue;
+    use serde_json::json;
+
+    #[test]
+    fn validation_defaults_to_off_and_unknowns_stay_unknown() {
+        for (kind, attributes, validates, pointer) in [
+            (
+                "terraform/aws_cloudtrail",
+                json!({}),
+                Some(false),
+                "/enable_log_file_validation",
+            ),
+            (
+                "terraform/aws_cloudtrail",
+                json!({"enable_log_file_validation": true}),
+                Some(true),
+                "/enable_log_file_validation",
+            ),
+            (
+                "cloudformation/AWS::CloudTrail::Trail",
+                json!({"properties": {"EnableLogFileValidation": "false"}}),
+                Some(false),
+                "/properties/EnableLogFileValidation",
+            ),
+            (
+                "cloudformation/AWS::CloudTrail::Trail",
+                json!({"properties": {"EnableLogFileValidation": {"Ref": "Validate"}}}),
+                None,
+                "/properties/EnableLogFileValidation",
+            ),
+        ] {
+            let value = OwnedValue::from_string(attributes.to_string()).expect("valid JSON");
+            let resource = Resource::new("t", kind, "f", &value);
+            let trail = trail(&resource).expect("a trail");
+            assert_eq!(trail.validates_log_files(), validates, "{attributes}");
+            assert_eq!(trail.log_file_validation.pointer, pointer);
+        }
+    }
+}

@@ -561,3 +561,376 @@ pub fn metadata_options<'a>(resource: &Resource<'a>) -> Option<MetadataOptions<'
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::OwnedValue;
+    use serde_json::json;
+
+    fn parse(attributes: serde_json::Value) -> OwnedValue {
+        OwnedValue::from_string(attributes.to_string()).expect("valid JSON")
+    }
+
+    fn rule(
+        protocol: serde_json::Value,
+        from: serde_json::Value,
+        to: serde_json::Value,
+    ) -> OwnedValue {
+        parse(
+            json!({"type": "ingress", "protocol": protocol, "from_port": from, "to_port": to,
+                     "cidr_blocks": ["0.0.0.0/0"]}),
+        )
+    }
+
+    fn first_rule<'a>(resource: &Resource<'a>) -> IngressRule<'a> {
+        ingress_rules(resource)
+            .into_iter()
+            .next()
+            .expect("one ingress rule")
+    }
+
+    #[test]
+    fn protocols_are_read_by_name_and_number() {
+        for (value, protocol) in [
+            (json!("-1"), Protocol::All),
+            (json!(-1), Protocol::All),
+            (json!("all"), Protocol::All),
+            (json!("tcp"), Protocol::Tcp),
+            (json!("TCP"), Protocol::Tcp),
+            (json!("6"), Protocol::Tcp),
+            (json!(17), Protocol::Udp),
+            (json!("icmp"), Protocol::Other),
+            (json!("58"), Protocol::Other),
+        ] {
+            let value = parse(value);
+            assert_eq!(Protocol::parse(&value), Some(protocol), "{value:?}");
+        }
+        assert_eq!(
+            Protocol::parse(&parse(json!({"$unknown": "var.protocol"}))),
+            None
+        );
+    }
+
+    #[test]
+    fn port_ranges_cover_the_ports_between_their_bounds() {
+        let cases = [
+            (json!("tcp"), json!(22), json!(22), 22, Some(true)),
+            (json!("tcp"), json!(20), json!(30), 22, Some(true)),
+            (json!("tcp"), json!(23), json!(30), 22, Some(false)),
+            (json!("tcp"), json!("3000"), json!("3400"), 3389, Some(true)),
+            (json!("-1"), json!(0), json!(0), 5432, Some(true)),
+            (json!("tcp"), json!(-1), json!(-1), 6379, Some(true)),
+            (json!("udp"), json!(22), json!(22), 22, Some(false)),
+            (json!("icmp"), json!(22), json!(22), 22, Some(false)),
+            (json!("tcp"), json!(30), json!(20), 22, Some(false)),
+            (
+                json!("tcp"),
+                json!({"$unknown": "var.port"}),
+                json!(22),
+                22,
+                None,
+            ),
+        ];
+        for (protocol, from, to, port, reaches) in cases {
+            let attributes = rule(protocol.clone(), from.clone(), to.clone());
+            let resource =
+                Resource::new("r", "terraform/aws_security_group_rule", "f", &attributes);
+            assert_eq!(
+                first_rule(&resource).reaches(Protocol::Tcp, port),
+                reaches,
+                "{protocol} {from}-{to} reaching {port}"
+            );
+        }
+    }
+
+    #[test]
+    fn everything_open_means_all_protocols_or_the_whole_port_range() {
+        for (protocol, from, to, everything) in [
+            (json!("-1"), json!(0), json!(0), Some(true)),
+            (json!("tcp"), json!(0), json!(65535), Some(true)),
+            (json!("tcp"), json!(1), json!(65535), Some(true)),
+            (json!("tcp"), json!(1024), json!(65535), Some(false)),
+            (json!("icmp"), json!(-1), json!(-1), Some(false)),
+            (json!({"$unknown": "var.p"}), json!(0), json!(0), None),
+        ] {
+            let attributes = rule(protocol.clone(), from, to);
+            let resource =
+                Resource::new("r", "terraform/aws_security_group_rule", "f", &attributes);
+            assert_eq!(
+                first_rule(&resource).opens_everything(),
+                everything,
+                "{protocol}"
+            );
+        }
+    }
+
+    #[test]
+    fn only_known_world_wide_cidrs_are_internet_sources() {
+        let attributes = parse(json!({"ingress": [{
+            "protocol": "tcp", "from_port": 22, "to_port": 22,
+            "cidr_blocks": ["10.0.0.0/8", {"$unknown": "var.admin_cidr"}, "0.0.0.0/0"],
+            "ipv6_cidr_blocks": ["::/0", "2001:db8::/32"]
+        }]}));
+        let resource = Resource::new(
+            "aws_security_group.a",
+            "terraform/aws_security_group",
+            "f",
+            &attributes,
+        );
+        let rule = first_rule(&resource);
+        let open: Vec<_> = rule
+            .internet_sources()
+            .map(|(field, cidr)| (field.pointer.as_str(), cidr))
+            .collect();
+        assert_eq!(
+            open,
+            [
+                ("/ingress/0/cidr_blocks/2", "0.0.0.0/0"),
+                ("/ingress/0/ipv6_cidr_blocks/0", "::/0")
+            ]
+        );
+        assert!(is_internet("10.1.2.3/0"));
+        assert!(!is_internet("/0"));
+        assert!(!is_internet("0.0.0.0/1"));
+    }
+
+    #[test]
+    fn ingress_rules_are_read_in_every_form() {
+        let egress = parse(json!({"type": "egress", "protocol": "-1", "from_port": 0,
+                                  "to_port": 0, "cidr_blocks": ["0.0.0.0/0"]}));
+        let resource = Resource::new("e", "terraform/aws_security_group_rule", "f", &egress);
+        assert!(ingress_rules(&resource).is_empty());
+
+        let vpc_rule = parse(json!({"ip_protocol": "-1", "cidr_ipv6": "::/0", "cidr_ipv4": null}));
+        let resource = Resource::new(
+            "v",
+            "terraform/aws_vpc_security_group_ingress_rule",
+            "f",
+            &vpc_rule,
+        );
+        let rule = first_rule(&resource);
+        assert_eq!(rule.opens_everything(), Some(true));
+        assert_eq!(
+            rule.internet_sources()
+                .map(|(f, _)| f.pointer.clone())
+                .collect::<Vec<_>>(),
+            ["/cidr_ipv6"]
+        );
+
+        let group = parse(
+            json!({"logical_id": "Web", "properties": {"SecurityGroupIngress": [
+                {"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "CidrIp": "0.0.0.0/0"},
+                {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "CidrIpv6": "::/0"}
+            ]}}),
+        );
+        let resource = Resource::new(
+            "AWS::EC2::SecurityGroup/Web",
+            "cloudformation/AWS::EC2::SecurityGroup",
+            "f",
+            &group,
+        );
+        let rules = ingress_rules(&resource);
+        assert_eq!(rules.len(), 2);
+        assert_eq!(rules[1].pointer, "/properties/SecurityGroupIngress/1");
+        assert_eq!(rules[1].reaches(Protocol::Tcp, 22), Some(true));
+        assert_eq!(
+            rules[1].cidrs[0].pointer,
+            "/properties/SecurityGroupIngress/1/CidrIpv6"
+        );
+
+        let standalone = parse(
+            json!({"properties": {"IpProtocol": "udp", "FromPort": 11211,
+                                                      "ToPort": 11211, "CidrIp": "0.0.0.0/0"}}),
+        );
+        let resource = Resource::new(
+            "AWS::EC2::SecurityGroupIngress/M",
+            "cloudformation/AWS::EC2::SecurityGroupIngress",
+            "f",
+            &standalone,
+        );
+        assert_eq!(
+            first_rule(&resource).reaches(Protocol::Udp, 11211),
+            Some(true)
+        );
+        assert_eq!(
+            first_rule(&resource).reaches(Protocol::Tcp, 11211),
+            Some(false)
+        );
+    }
+
+    #[test]
+    fn an_instance_without_root_device_has_an_unencrypted_root_volume() {
+        let attributes =
+            parse(json!({"ami": "ami-1", "root_block_device": {"$unknown": "known after apply"}}));
+        let resource = Resource::new("aws_instance.a", "terraform/aws_instance", "f", &attributes);
+        let volumes = volumes(&resource);
+        assert_eq!(volumes.len(), 1);
+        assert_eq!(volumes[0].role, VolumeRole::Root);
+        assert_eq!(volumes[0].pointer, "");
+        assert_eq!(volumes[0].is_encrypted(), Some(false));
+
+        let from_template =
+            parse(json!({"launch_template": [{"id": {"$ref": "aws_launch_template.a.id"}}]}));
+        let resource = Resource::new(
+            "aws_instance.b",
+            "terraform/aws_instance",
+            "f",
+            &from_template,
+        );
+        assert!(super::volumes(&resource).is_empty());
+    }
+
+    #[test]
+    fn volume_encryption_reads_settings_defaults_and_snapshots() {
+        let cases = [
+            (json!({"encrypted": true}), Some(true)),
+            (json!({"encrypted": false}), Some(false)),
+            (
+                json!({"encrypted": {"$unknown": "known after apply"}}),
+                Some(false),
+            ),
+            (json!({"encrypted": {"$unknown": "var.encrypted"}}), None),
+            (json!({"snapshot_id": "snap-1"}), None),
+            (
+                json!({"snapshot_id": {"$unknown": "known after apply"}}),
+                Some(false),
+            ),
+            (json!({}), Some(false)),
+        ];
+        for (attributes, encrypted) in cases {
+            let value = parse(attributes.clone());
+            let resource =
+                Resource::new("aws_ebs_volume.a", "terraform/aws_ebs_volume", "f", &value);
+            assert_eq!(
+                volumes(&resource)[0].is_encrypted(),
+                encrypted,
+                "{attributes}"
+            );
+        }
+        let template = parse(json!({"block_device_mappings": [
+            {"device_name": "/dev/xvda", "ebs": [{"encrypted": ""}]},
+            {"device_name": "/dev/sdb", "ebs": [], "virtual_name": "ephemeral0"},
+            {"device_name": "/dev/sdc", "ebs": [{"encrypted": "true"}]}
+        ]}));
+        let resource = Resource::new(
+            "aws_launch_template.a",
+            "terraform/aws_launch_template",
+            "f",
+            &template,
+        );
+        let found: Vec<_> = volumes(&resource)
+            .iter()
+            .map(|v| (v.describe(), v.is_encrypted(), v.encrypted.pointer.clone()))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                (
+                    "device `/dev/xvda`".to_owned(),
+                    Some(false),
+                    "/block_device_mappings/0/ebs/0/encrypted".to_owned()
+                ),
+                (
+                    "device `/dev/sdc`".to_owned(),
+                    Some(true),
+                    "/block_device_mappings/2/ebs/0/encrypted".to_owned()
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn cloudformation_instances_declare_root_volumes_unless_mapped_or_templated() {
+        let bare = parse(json!({"properties": {"ImageId": "ami-1"}}));
+        let resource = Resource::new(
+            "AWS::EC2::Instance/A",
+            "cloudformation/AWS::EC2::Instance",
+            "f",
+            &bare,
+        );
+        assert_eq!(volumes(&resource)[0].role, VolumeRole::Root);
+        let templated =
+            parse(json!({"properties": {"LaunchTemplate": {"LaunchTemplateId": {"Ref": "T"}}}}));
+        let resource = Resource::new(
+            "AWS::EC2::Instance/B",
+            "cloudformation/AWS::EC2::Instance",
+            "f",
+            &templated,
+        );
+        assert!(volumes(&resource).is_empty());
+        assert!(metadata_options(&resource).is_none());
+        let resource = Resource::new(
+            "AWS::EC2::Instance/A",
+            "cloudformation/AWS::EC2::Instance",
+            "f",
+            &bare,
+        );
+        let options = metadata_options(&resource).expect("judged");
+        assert!(options.not_settable);
+        assert_eq!(options.imds(), Some(Imds::V1Allowed));
+    }
+
+    #[test]
+    fn encryption_by_default_is_on_unless_disabled() {
+        let on = parse(json!({"enabled": true}));
+        let implicit = parse(json!({}));
+        let off = parse(json!({"enabled": false}));
+        let kind = "terraform/aws_ebs_encryption_by_default";
+        assert!(encrypted_by_default(&[Resource::new("a", kind, "f", &on)]));
+        assert!(encrypted_by_default(&[Resource::new(
+            "a", kind, "f", &implicit
+        )]));
+        assert!(!encrypted_by_default(&[Resource::new(
+            "a", kind, "f", &off
+        )]));
+        assert!(!encrypted_by_default(&[]));
+    }
+
+    #[test]
+    fn metadata_options_tell_imdsv1_from_imdsv2() {
+        let cases = [
+            (json!({}), Some(Imds::V1Allowed), ""),
+            (
+                json!({"metadata_options": {"$unknown": "known after apply"}}),
+                Some(Imds::V1Allowed),
+                "",
+            ),
+            (
+                json!({"metadata_options": [{"http_tokens": "required"}]}),
+                Some(Imds::V2Only),
+                "/metadata_options/0",
+            ),
+            (
+                json!({"metadata_options": [{"http_tokens": "optional"}]}),
+                Some(Imds::V1Allowed),
+                "/metadata_options/0",
+            ),
+            (
+                json!({"metadata_options": [{"http_endpoint": "enabled", "http_tokens": {"$unknown": "known after apply"}}]}),
+                Some(Imds::V1Allowed),
+                "/metadata_options/0",
+            ),
+            (
+                json!({"metadata_options": [{"http_endpoint": "disabled"}]}),
+                Some(Imds::Disabled),
+                "/metadata_options/0",
+            ),
+            (
+                json!({"metadata_options": [{"http_tokens": {"$unknown": "var.tokens"}}]}),
+                None,
+                "/metadata_options/0",
+            ),
+        ];
+        for (attributes, imds, pointer) in cases {
+            let value = parse(attributes.clone());
+            let resource = Resource::new("aws_instance.a", "terraform/aws_instance", "f", &value);
+            let options = metadata_options(&resource).expect("judged");
+            assert_eq!(options.imds(), imds, "{attributes}");
+            assert_eq!(options.pointer, pointer, "{attributes}");
+        }
+        let dynamic = parse(json!({"metadata_options": {"$unknown": "dynamic block"}}));
+        let resource = Resource::new("aws_instance.a", "terraform/aws_instance", "f", &dynamic);
+        assert!(metadata_options(&resource).is_none());
+    }
+}

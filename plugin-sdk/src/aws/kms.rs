@@ -94,3 +94,76 @@ pub fn key<'a>(resource: &Resource<'a>) -> Option<Key<'a>> {
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::OwnedValue;
+    use serde_json::json;
+
+    fn can_rotate(kind: &str, attributes: serde_json::Value) -> Option<bool> {
+        let value = OwnedValue::from_string(attributes.to_string()).expect("valid JSON");
+        let resource = Resource::new("k", kind, "f", &value);
+        key(&resource).expect("a key").can_rotate()
+    }
+
+    #[test]
+    fn only_symmetric_kms_generated_keys_can_rotate() {
+        let tf = "terraform/aws_kms_key";
+        let cfn = "cloudformation/AWS::KMS::Key";
+        assert_eq!(can_rotate(tf, json!({})), Some(true));
+        assert_eq!(
+            can_rotate(
+                tf,
+                json!({"customer_master_key_spec": "SYMMETRIC_DEFAULT", "key_usage": "ENCRYPT_DECRYPT"})
+            ),
+            Some(true)
+        );
+        assert_eq!(
+            can_rotate(
+                tf,
+                json!({"customer_master_key_spec": "RSA_2048", "key_usage": "SIGN_VERIFY"})
+            ),
+            Some(false)
+        );
+        assert_eq!(
+            can_rotate(
+                tf,
+                json!({"customer_master_key_spec": "HMAC_256", "key_usage": "GENERATE_VERIFY_MAC"})
+            ),
+            Some(false)
+        );
+        assert_eq!(
+            can_rotate(tf, json!({"custom_key_store_id": "cks-1"})),
+            Some(false)
+        );
+        assert_eq!(
+            can_rotate(
+                tf,
+                json!({"customer_master_key_spec": {"$unknown": "var.spec"}})
+            ),
+            None
+        );
+        assert_eq!(can_rotate(cfn, json!({"properties": {}})), Some(true));
+        assert_eq!(
+            can_rotate(cfn, json!({"properties": {"KeySpec": "ECC_NIST_P256"}})),
+            Some(false)
+        );
+        assert_eq!(
+            can_rotate(cfn, json!({"properties": {"Origin": "EXTERNAL"}})),
+            Some(false)
+        );
+    }
+
+    #[test]
+    fn rotation_defaults_to_off() {
+        let value = OwnedValue::from_string(json!({}).to_string()).expect("valid JSON");
+        let resource = Resource::new("k", "terraform/aws_kms_key", "f", &value);
+        assert_eq!(key(&resource).expect("a key").rotates(), Some(false));
+        let value =
+            OwnedValue::from_string(json!({"properties": {"EnableKeyRotation": true}}).to_string())
+                .expect("valid JSON");
+        let resource = Resource::new("k", "cloudformation/AWS::KMS::Key", "f", &value);
+        assert_eq!(key(&resource).expect("a key").rotates(), Some(true));
+    }
+}

@@ -55,3 +55,58 @@ pub fn function_url<'a>(resource: &Resource<'a>) -> Option<FunctionUrl<'a>> {
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::OwnedValue;
+    use serde_json::json;
+
+    fn url(kind: &str, attributes: serde_json::Value) -> Option<(Option<bool>, String)> {
+        let value = OwnedValue::from_string(attributes.to_string()).expect("valid JSON");
+        let resource = Resource::new("u", kind, "f", &value);
+        function_url(&resource).map(|url| (url.is_public(), url.auth_type.pointer))
+    }
+
+    #[test]
+    fn urls_are_read_from_every_form() {
+        assert_eq!(
+            url(
+                "terraform/aws_lambda_function_url",
+                json!({"authorization_type": "NONE"})
+            ),
+            Some((Some(true), "/authorization_type".to_owned()))
+        );
+        assert_eq!(
+            url(
+                "cloudformation/AWS::Lambda::Url",
+                json!({"properties": {"AuthType": "AWS_IAM"}})
+            ),
+            Some((Some(false), "/properties/AuthType".to_owned()))
+        );
+        assert_eq!(
+            url(
+                "cloudformation/AWS::Serverless::Function",
+                json!({"properties": {"FunctionUrlConfig": {"AuthType": "none"}}})
+            ),
+            Some((
+                Some(true),
+                "/properties/FunctionUrlConfig/AuthType".to_owned()
+            ))
+        );
+        assert_eq!(
+            url(
+                "cloudformation/AWS::Serverless::Function",
+                json!({"properties": {}})
+            ),
+            None
+        );
+        assert_eq!(
+            url(
+                "terraform/aws_lambda_function_url",
+                json!({"authorization_type": {"$unknown": "var.auth"}})
+            ),
+            Some((None, "/authorization_type".to_owned()))
+        );
+    }
+}

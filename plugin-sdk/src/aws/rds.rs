@@ -172,3 +172,129 @@ pub fn database<'a>(resource: &Resource<'a>) -> Option<Database<'a>> {
         terraform_defaults: terraform,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::OwnedValue;
+    use serde_json::json;
+
+    fn parse(attributes: serde_json::Value) -> OwnedValue {
+        OwnedValue::from_string(attributes.to_string()).expect("valid JSON")
+    }
+
+    fn judge(kind: &str, attributes: serde_json::Value) -> (Option<bool>, Option<bool>) {
+        let value = parse(attributes);
+        let resource = Resource::new("r", kind, "f", &value);
+        let database = database(&resource).expect("an RDS resource");
+        (database.is_public(), database.is_encrypted())
+    }
+
+    #[test]
+    fn public_access_defaults_to_private_in_terraform_only() {
+        assert_eq!(judge("terraform/aws_db_instance", json!({})).0, Some(false));
+        assert_eq!(
+            judge(
+                "terraform/aws_db_instance",
+                json!({"publicly_accessible": true})
+            )
+            .0,
+            Some(true)
+        );
+        assert_eq!(
+            judge(
+                "terraform/aws_rds_cluster_instance",
+                json!({"publicly_accessible": "true"})
+            )
+            .0,
+            Some(true)
+        );
+        assert_eq!(
+            judge(
+                "cloudformation/AWS::RDS::DBInstance",
+                json!({"properties": {}})
+            )
+            .0,
+            None
+        );
+        assert_eq!(
+            judge(
+                "cloudformation/AWS::RDS::DBInstance",
+                json!({"properties": {"PubliclyAccessible": true}})
+            )
+            .0,
+            Some(true)
+        );
+        assert_eq!(judge("terraform/aws_rds_cluster", json!({})).0, None);
+    }
+
+    #[test]
+    fn storage_encryption_defaults_to_off_unless_inherited() {
+        let cases = [
+            ("terraform/aws_db_instance", json!({}), Some(false)),
+            (
+                "terraform/aws_db_instance",
+                json!({"storage_encrypted": true}),
+                Some(true),
+            ),
+            (
+                "terraform/aws_db_instance",
+                json!({"replicate_source_db": "orders"}),
+                None,
+            ),
+            (
+                "terraform/aws_db_instance",
+                json!({"restore_to_point_in_time": []}),
+                Some(false),
+            ),
+            (
+                "terraform/aws_db_instance",
+                json!({"snapshot_identifier": {"$unknown": "known after apply"}}),
+                Some(false),
+            ),
+            (
+                "terraform/aws_rds_cluster",
+                json!({"storage_encrypted": {"$unknown": "known after apply"}}),
+                Some(false),
+            ),
+            (
+                "terraform/aws_rds_cluster",
+                json!({"storage_encrypted": {"$unknown": "var.encrypted"}}),
+                None,
+            ),
+            (
+                "terraform/aws_rds_cluster",
+                json!({"engine_mode": "serverless"}),
+                Some(true),
+            ),
+            ("terraform/aws_rds_cluster_instance", json!({}), None),
+            (
+                "cloudformation/AWS::RDS::DBInstance",
+                json!({"properties": {"DBClusterIdentifier": {"Ref": "C"}}}),
+                None,
+            ),
+            (
+                "cloudformation/AWS::RDS::DBInstance",
+                json!({"properties": {"StorageEncrypted": "false"}}),
+                Some(false),
+            ),
+            (
+                "cloudformation/AWS::RDS::DBCluster",
+                json!({"properties": {}}),
+                Some(false),
+            ),
+            (
+                "cloudformation/AWS::RDS::DBCluster",
+                json!({"properties": {"SnapshotIdentifier": "snap"}}),
+                None,
+            ),
+        ];
+        for (kind, attributes, encrypted) in cases {
+            assert_eq!(
+                judge(kind, attributes.clone()).1,
+                encrypted,
+                "{kind} {attributes}"
+            );
+        }
+    }
+}

@@ -193,3 +193,65 @@ fn exposure(rule: &IngressRule) -> Option<Exposure> {
         .collect();
     (!reached.is_empty()).then(|| Exposure::Services(reached.join(", ")))
 }
+
+#[cfg(test)]
+mod tests {
+    use palisade_sdk::Severity;
+    use palisade_sdk::testing::run_text;
+
+    use crate::Aws;
+
+    const TEMPLATE: &str = "\
+AWSTemplateFormatVersion: \"2010-09-09\"
+Resources:
+  Group:
+    Type: AWS::EC2::SecurityGroup
+    Properties:
+      GroupDescription: test
+      SecurityGroupIngress:
+        - IpProtocol: \"-1\"
+          CidrIp: 0.0.0.0/0
+        - IpProtocol: tcp
+          FromPort: 0
+          ToPort: 65535
+          CidrIpv6: ::/0
+        - IpProtocol: tcp
+          FromPort: 1000
+          ToPort: 2000
+          CidrIp: 0.0.0.0/0
+        - IpProtocol: tcp
+          FromPort: 8080
+          ToPort: 8080
+          CidrIp: 0.0.0.0/0
+";
+
+    #[test]
+    fn everything_open_is_critical_and_services_are_named() {
+        let findings = run_text::<Aws>("template.yaml", TEMPLATE, "{}").expect("a template");
+        let found: Vec<_> = findings
+            .iter()
+            .filter(|f| f.rule == super::RULE.id)
+            .map(|f| (f.line, f.severity, f.message.as_str()))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                (
+                    9,
+                    Some(Severity::Critical),
+                    "ingress from `0.0.0.0/0` is open on every port and protocol"
+                ),
+                (
+                    13,
+                    Some(Severity::Critical),
+                    "ingress from `::/0` is open on every TCP port"
+                ),
+                (
+                    17,
+                    None,
+                    "ingress from `0.0.0.0/0` reaches SQL Server (1433), Oracle (1521)"
+                ),
+            ]
+        );
+    }
+}
