@@ -2,6 +2,7 @@
 //!
 //! [`trail`] reads `aws_cloudtrail` and `AWS::CloudTrail::Trail` into one [`Trail`].
 
+use super::ec2::is_deployed;
 use super::{Field, Source};
 use crate::Resource;
 
@@ -31,6 +32,9 @@ impl Trail<'_> {
 
 /// The trail `resource` declares; `None` for other kinds.
 pub fn trail<'a>(resource: &Resource<'a>) -> Option<Trail<'a>> {
+    if !is_deployed(resource) {
+        return None;
+    }
     let key = match resource.kind {
         "terraform/aws_cloudtrail" => "enable_log_file_validation",
         "cloudformation/AWS::CloudTrail::Trail" => "EnableLogFileValidation",

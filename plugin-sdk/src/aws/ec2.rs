@@ -16,9 +16,10 @@
 //! A setting the configuration leaves out reads as absent, in a plan too: Terraform prints a
 //! value the provider computes when it is not configured as "known after apply"
 //! (`{"$unknown": "known after apply"}`), and for the settings read here that only happens when
-//! the configuration does not set them. Any other unknown value stays unknown.
+//! the configuration does not set them. Any other unknown value stays unknown. A CloudFormation
+//! resource whose condition is known to be false is not created, so it declares nothing.
 
-use super::{Field, known_i64, known_str};
+use super::{Field, Source, is_unknown, known_i64, known_str};
 use crate::{Resource, Value};
 
 /// Kinds that declare security group ingress rules.
@@ -67,6 +68,18 @@ pub(super) fn configured(field: Field<'_>) -> Field<'_> {
     }
 }
 
+/// True for an object of settings (a block, a mapping): an object that is not an unknown value
+/// or an unevaluated CloudFormation intrinsic.
+pub(super) fn is_settings(value: &Value<'_>) -> bool {
+    value.is_object() && !is_unknown(value)
+}
+
+/// False for a CloudFormation resource whose condition is known to be false: it is not created.
+pub(super) fn is_deployed(resource: &Resource<'_>) -> bool {
+    Source::of(resource) != Some(Source::CloudFormation)
+        || resource.get("/condition_value").as_bool() != Some(false)
+}
+
 /// A setting the configuration leaves out, which would be written at `pointer`.
 fn absent(pointer: &str) -> Field<'static> {
     Field {
@@ -80,7 +93,7 @@ fn absent(pointer: &str) -> Field<'static> {
 fn blocks<'a>(resource: &Resource<'a>, name: &str) -> Vec<Field<'a>> {
     Field::at(resource, crate::pointer::join("", &[name]))
         .elements()
-        .filter(|block| block.value.is_object())
+        .filter(|block| is_settings(block.value))
         .collect()
 }
 
@@ -204,6 +217,9 @@ pub fn is_internet(cidr: &str) -> bool {
 /// Every ingress rule `resource` writes (see the module docs); none for other kinds, for
 /// egress rules, and for rules whose direction is not known.
 pub fn ingress_rules<'a>(resource: &Resource<'a>) -> Vec<IngressRule<'a>> {
+    if !is_deployed(resource) {
+        return Vec::new();
+    }
     match resource.kind {
         "terraform/aws_security_group" | "terraform/aws_default_security_group" => {
             blocks(resource, "ingress")
@@ -235,7 +251,7 @@ pub fn ingress_rules<'a>(resource: &Resource<'a>) -> Vec<IngressRule<'a>> {
         "cloudformation/AWS::EC2::SecurityGroup" => Field::at(resource, "/properties")
             .member("SecurityGroupIngress")
             .elements()
-            .filter(|rule| rule.value.is_object())
+            .filter(|rule| is_settings(rule.value))
             .map(|rule| cloudformation_rule(&rule))
             .collect(),
         "cloudformation/AWS::EC2::SecurityGroupIngress" => {
@@ -327,6 +343,9 @@ impl Volume<'_> {
 /// A launch template without block device mappings declares none either: its instances get the
 /// AMI's, decided where the template is used.
 pub fn volumes<'a>(resource: &Resource<'a>) -> Vec<Volume<'a>> {
+    if !is_deployed(resource) {
+        return Vec::new();
+    }
     match resource.kind {
         "terraform/aws_ebs_volume" => {
             let root = Field::at(resource, "");
@@ -374,7 +393,7 @@ pub fn volumes<'a>(resource: &Resource<'a>) -> Vec<Volume<'a>> {
                 mapping
                     .member("ebs")
                     .elements()
-                    .filter(|ebs| ebs.value.is_object())
+                    .filter(|ebs| is_settings(ebs.value))
                     .map(|ebs| {
                         let encrypted = configured(ebs.member("encrypted"));
                         Volume {
@@ -428,7 +447,7 @@ fn cloudformation_mappings<'a>(mappings: &Field<'a>) -> Vec<Volume<'a>> {
         .elements()
         .filter_map(|mapping| {
             let ebs = mapping.member("Ebs");
-            ebs.value.is_object().then(|| Volume {
+            is_settings(ebs.value).then(|| Volume {
                 role: VolumeRole::Device(mapping.member("DeviceName").as_str().map(Into::into)),
                 encrypted: ebs.member("Encrypted"),
                 from_snapshot: has_value(&ebs.member("SnapshotId")),
@@ -508,6 +527,9 @@ impl MetadataOptions<'_> {
 /// The metadata settings of an instance or launch template; `None` for other kinds and for an
 /// instance launched from a launch template without settings of its own (the template decides).
 pub fn metadata_options<'a>(resource: &Resource<'a>) -> Option<MetadataOptions<'a>> {
+    if !is_deployed(resource) {
+        return None;
+    }
     match resource.kind {
         "terraform/aws_instance" | "terraform/aws_launch_template" => {
             if let Some(block) = blocks(resource, "metadata_options").into_iter().next() {
@@ -533,7 +555,7 @@ pub fn metadata_options<'a>(resource: &Resource<'a>) -> Option<MetadataOptions<'
         }
         "cloudformation/AWS::EC2::LaunchTemplate" => {
             let options = Field::at(resource, "/properties/LaunchTemplateData/MetadataOptions");
-            if !options.is_absent() && !options.value.is_object() {
+            if !options.is_absent() && !is_settings(options.value) {
                 return None;
             }
             Some(MetadataOptions {
@@ -932,5 +954,42 @@ mod tests {
         let dynamic = parse(json!({"metadata_options": {"$unknown": "dynamic block"}}));
         let resource = Resource::new("aws_instance.a", "terraform/aws_instance", "f", &dynamic);
         assert!(metadata_options(&resource).is_none());
+    }
+
+    #[test]
+    fn unevaluated_intrinsics_and_resources_not_created_declare_nothing() {
+        let conditional = parse(
+            json!({"properties": {"MetadataOptions": {"Fn::If": ["Strict", {"HttpTokens": "required"}, {"Ref": "AWS::NoValue"}]},
+                                                       "LaunchTemplateData": {"MetadataOptions": {"Fn::If": ["Strict", {"HttpTokens": "required"}, {}]},
+                                                                              "BlockDeviceMappings": [{"DeviceName": "/dev/xvda", "Ebs": {"Fn::If": ["Enc", {"Encrypted": true}, {"Encrypted": false}]}}]}}}),
+        );
+        let resource = Resource::new(
+            "AWS::EC2::LaunchTemplate/T",
+            "cloudformation/AWS::EC2::LaunchTemplate",
+            "f",
+            &conditional,
+        );
+        assert!(metadata_options(&resource).is_none());
+        assert!(volumes(&resource).is_empty());
+
+        let not_created = parse(json!({"condition": "Legacy", "condition_value": false,
+                                       "properties": {"ImageId": "ami-1"}}));
+        let resource = Resource::new(
+            "AWS::EC2::Instance/L",
+            "cloudformation/AWS::EC2::Instance",
+            "f",
+            &not_created,
+        );
+        assert!(metadata_options(&resource).is_none());
+        assert!(volumes(&resource).is_empty());
+        let undecided = parse(json!({"condition": "Legacy", "condition_value": null,
+                                     "properties": {"ImageId": "ami-1"}}));
+        let resource = Resource::new(
+            "AWS::EC2::Instance/L",
+            "cloudformation/AWS::EC2::Instance",
+            "f",
+            &undecided,
+        );
+        assert!(metadata_options(&resource).is_some());
     }
 }

@@ -5,6 +5,7 @@
 //! spec (RSA, ECC, HMAC, SM2), keys with imported material (origin `EXTERNAL`) and keys in a
 //! custom key store cannot rotate, so [`Key::can_rotate`] says `false` for them.
 
+use super::ec2::is_deployed;
 use super::{Field, Source};
 use crate::Resource;
 
@@ -66,6 +67,9 @@ impl Key<'_> {
 
 /// The key `resource` declares; `None` for other kinds.
 pub fn key<'a>(resource: &Resource<'a>) -> Option<Key<'a>> {
+    if !is_deployed(resource) {
+        return None;
+    }
     let settings = Field::at(resource, Source::of(resource)?.root());
     match resource.kind {
         "terraform/aws_kms_key" => {

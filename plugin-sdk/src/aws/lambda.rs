@@ -4,6 +4,7 @@
 //! `FunctionUrlConfig` of a SAM `AWS::Serverless::Function` (with the template's `Globals`
 //! merged in) into one [`FunctionUrl`].
 
+use super::ec2::{is_deployed, is_settings};
 use super::{Field, Source};
 use crate::Resource;
 
@@ -35,6 +36,9 @@ impl FunctionUrl<'_> {
 /// The function URL `resource` declares; `None` for other kinds and for a SAM function
 /// without `FunctionUrlConfig`.
 pub fn function_url<'a>(resource: &Resource<'a>) -> Option<FunctionUrl<'a>> {
+    if !is_deployed(resource) {
+        return None;
+    }
     let settings = Field::at(resource, Source::of(resource)?.root());
     match resource.kind {
         "terraform/aws_lambda_function_url" => Some(FunctionUrl {
@@ -47,7 +51,7 @@ pub fn function_url<'a>(resource: &Resource<'a>) -> Option<FunctionUrl<'a>> {
         }),
         "cloudformation/AWS::Serverless::Function" => {
             let config = settings.member("FunctionUrlConfig");
-            config.value.is_object().then(|| FunctionUrl {
+            is_settings(config.value).then(|| FunctionUrl {
                 auth_type: config.member("AuthType"),
                 pointer: config.pointer,
             })

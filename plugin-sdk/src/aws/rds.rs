@@ -10,7 +10,7 @@
 //! encryption, and replicas and restored snapshots take their source's.
 
 use super::Field;
-use super::ec2::{configured, has_value};
+use super::ec2::{configured, has_value, is_deployed};
 use crate::Resource;
 
 /// Kinds that can be made reachable from the internet (instances; clusters have no such
@@ -89,6 +89,9 @@ impl Database<'_> {
 
 /// The database `resource` declares; `None` for other kinds.
 pub fn database<'a>(resource: &Resource<'a>) -> Option<Database<'a>> {
+    if !is_deployed(resource) {
+        return None;
+    }
     let (role, terraform) = match resource.kind {
         "terraform/aws_db_instance" => (Role::Instance, true),
         "terraform/aws_rds_cluster_instance" => (Role::ClusterMember, true),
@@ -134,7 +137,7 @@ pub fn database<'a>(resource: &Resource<'a>) -> Option<Database<'a>> {
             "ReplicationSourceIdentifier",
         ],
     };
-    let restore_block = |key: &str| {
+    let empty_block = |key: &str| {
         settings
             .member(key)
             .value
@@ -142,7 +145,7 @@ pub fn database<'a>(resource: &Resource<'a>) -> Option<Database<'a>> {
             .is_some_and(|blocks| blocks.is_empty())
     };
     let inherits_storage =
-        role == Role::ClusterMember || sources.iter().any(|key| set(key) && !restore_block(key));
+        role == Role::ClusterMember || sources.iter().any(|key| set(key) && !empty_block(key));
     let (public, encrypted, kms, mode) = if terraform {
         (
             "publicly_accessible",
