@@ -24,8 +24,8 @@ pub struct Key<'a> {
     pub spec: Field<'a>,
     /// `KeyUsage` / `key_usage` (default `ENCRYPT_DECRYPT`).
     pub usage: Field<'a>,
-    /// CloudFormation's `Origin` (default `AWS_KMS`); Terraform declares imported keys as
-    /// `aws_kms_external_key`, not read here.
+    /// CloudFormation's `Origin` (default `AWS_KMS`); Terraform declares keys with imported
+    /// material as `aws_kms_external_key`, which is not read here.
     pub origin: Field<'a>,
     /// Terraform's `custom_key_store_id`.
     pub custom_key_store: Field<'a>,
@@ -72,22 +72,13 @@ pub fn key<'a>(resource: &Resource<'a>) -> Option<Key<'a>> {
     }
     let settings = Field::at(resource, Source::of(resource)?.root());
     match resource.kind {
-        "terraform/aws_kms_key" => {
-            // `key_spec` is the newer name some configurations use in modules' variables; the
-            // provider's argument is `customer_master_key_spec`.
-            let spec = settings.member("customer_master_key_spec");
-            Some(Key {
-                rotation: settings.member("enable_key_rotation"),
-                spec: if spec.is_absent() {
-                    settings.member("key_spec")
-                } else {
-                    spec
-                },
-                usage: settings.member("key_usage"),
-                origin: settings.member("origin"),
-                custom_key_store: settings.member("custom_key_store_id"),
-            })
-        }
+        "terraform/aws_kms_key" => Some(Key {
+            rotation: settings.member("enable_key_rotation"),
+            spec: settings.member("customer_master_key_spec"),
+            usage: settings.member("key_usage"),
+            origin: settings.member("origin"),
+            custom_key_store: settings.member("custom_key_store_id"),
+        }),
         "cloudformation/AWS::KMS::Key" => Some(Key {
             rotation: settings.member("EnableKeyRotation"),
             spec: settings.member("KeySpec"),

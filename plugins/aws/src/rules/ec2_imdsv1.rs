@@ -60,10 +60,13 @@ fn check(resource: &Resource, report: &mut Report) {
             "the instance uses no launch template, so it cannot require IMDSv2 and answers \
              IMDSv1 requests",
         );
-    } else if !options.http_tokens.is_absent() {
+    } else if let Some(tokens) = options.http_tokens.as_str() {
         report.finding(
-            options.http_tokens.pointer,
-            "`http_tokens` is `optional`: the metadata service answers IMDSv1 requests",
+            options.http_tokens.pointer.clone(),
+            format!(
+                "session tokens are `{tokens}`, not `required`: the metadata service answers \
+                 IMDSv1 requests"
+            ),
         );
     } else if options.pointer.is_empty() {
         report.finding(
