@@ -7,11 +7,11 @@
 //!   resource of its own (`aws_security_group_rule` with `type = "ingress"`,
 //!   `aws_vpc_security_group_ingress_rule`, `AWS::EC2::SecurityGroupIngress`). A rule is judged
 //!   where it is written, so no join between resources is needed.
-//! - [`volumes`]: every EBS volume a resource declares (`aws_ebs_volume`, an instance's root and
-//!   attached devices, a launch template's block device mappings, and the CloudFormation
-//!   equivalents), with its `encrypted` setting.
-//! - [`metadata_options`]: the instance metadata service settings of an instance or launch
-//!   template (IMDSv2 or not).
+//! - [`volumes`]: every EBS volume a resource declares (`aws_ebs_volume`, an instance's or
+//!   launch configuration's root and attached devices, a launch template's block device
+//!   mappings, and the CloudFormation equivalents), with its `encrypted` setting.
+//! - [`metadata_options`]: the instance metadata service settings of an instance, launch
+//!   template or launch configuration (IMDSv2 or not).
 //!
 //! A setting the configuration leaves out reads as absent, in a plan too: Terraform prints a
 //! value the provider computes when it is not configured as "known after apply"
@@ -38,18 +38,22 @@ pub const VOLUME_KINDS: &[&str] = &[
     "terraform/aws_ebs_volume",
     "terraform/aws_instance",
     "terraform/aws_launch_template",
+    "terraform/aws_launch_configuration",
     "terraform/aws_ebs_encryption_by_default",
     "cloudformation/AWS::EC2::Volume",
     "cloudformation/AWS::EC2::Instance",
     "cloudformation/AWS::EC2::LaunchTemplate",
+    "cloudformation/AWS::AutoScaling::LaunchConfiguration",
 ];
 
 /// Kinds that decide an instance's metadata service settings.
 pub const METADATA_KINDS: &[&str] = &[
     "terraform/aws_instance",
     "terraform/aws_launch_template",
+    "terraform/aws_launch_configuration",
     "cloudformation/AWS::EC2::Instance",
     "cloudformation/AWS::EC2::LaunchTemplate",
+    "cloudformation/AWS::AutoScaling::LaunchConfiguration",
 ];
 
 /// The reason the plan normalizer gives a value Terraform only learns during apply.
@@ -356,7 +360,8 @@ pub fn volumes<'a>(resource: &Resource<'a>) -> Vec<Volume<'a>> {
                 from_snapshot: has_value(&root.member("snapshot_id")),
             }]
         }
-        "terraform/aws_instance" => {
+        // A launch configuration declares the same devices as the instances it launches.
+        "terraform/aws_instance" | "terraform/aws_launch_configuration" => {
             let mut volumes = Vec::new();
             let root_blocks = blocks(resource, "root_block_device");
             if let Some(block) = root_blocks.first() {
@@ -420,7 +425,8 @@ pub fn volumes<'a>(resource: &Resource<'a>) -> Vec<Volume<'a>> {
                 from_snapshot: has_value(&properties.member("SnapshotId")),
             }]
         }
-        "cloudformation/AWS::EC2::Instance" => {
+        "cloudformation/AWS::EC2::Instance"
+        | "cloudformation/AWS::AutoScaling::LaunchConfiguration" => {
             let properties = Field::at(resource, "/properties");
             let mappings = properties.member("BlockDeviceMappings");
             if mappings.is_absent() && properties.member("LaunchTemplate").is_absent() {
@@ -524,14 +530,17 @@ impl MetadataOptions<'_> {
     }
 }
 
-/// The metadata settings of an instance or launch template; `None` for other kinds and for an
-/// instance launched from a launch template without settings of its own (the template decides).
+/// The metadata settings of an instance, launch template or launch configuration; `None` for
+/// other kinds, for settings that are not known, and for an instance launched from a launch
+/// template without settings of its own (the template decides).
 pub fn metadata_options<'a>(resource: &Resource<'a>) -> Option<MetadataOptions<'a>> {
     if !is_deployed(resource) {
         return None;
     }
     match resource.kind {
-        "terraform/aws_instance" | "terraform/aws_launch_template" => {
+        "terraform/aws_instance"
+        | "terraform/aws_launch_template"
+        | "terraform/aws_launch_configuration" => {
             if let Some(block) = blocks(resource, "metadata_options").into_iter().next() {
                 return Some(MetadataOptions {
                     http_tokens: configured(block.member("http_tokens")),
@@ -553,21 +562,12 @@ pub fn metadata_options<'a>(resource: &Resource<'a>) -> Option<MetadataOptions<'
                 not_settable: false,
             })
         }
-        "cloudformation/AWS::EC2::LaunchTemplate" => {
-            let options = Field::at(resource, "/properties/LaunchTemplateData/MetadataOptions");
-            if !options.is_absent() && !is_settings(options.value) {
-                return None;
-            }
-            Some(MetadataOptions {
-                pointer: if options.is_absent() {
-                    String::new()
-                } else {
-                    options.pointer.clone()
-                },
-                http_tokens: options.member("HttpTokens"),
-                http_endpoint: options.member("HttpEndpoint"),
-                not_settable: false,
-            })
+        "cloudformation/AWS::EC2::LaunchTemplate" => cloudformation_options(Field::at(
+            resource,
+            "/properties/LaunchTemplateData/MetadataOptions",
+        )),
+        "cloudformation/AWS::AutoScaling::LaunchConfiguration" => {
+            cloudformation_options(Field::at(resource, "/properties/MetadataOptions"))
         }
         "cloudformation/AWS::EC2::Instance" => {
             if !Field::at(resource, "/properties/LaunchTemplate").is_absent() {
@@ -582,6 +582,23 @@ pub fn metadata_options<'a>(resource: &Resource<'a>) -> Option<MetadataOptions<'
         }
         _ => None,
     }
+}
+
+/// A CloudFormation `MetadataOptions` object; `None` when it is not known.
+fn cloudformation_options(options: Field<'_>) -> Option<MetadataOptions<'_>> {
+    if !options.is_absent() && !is_settings(options.value) {
+        return None;
+    }
+    Some(MetadataOptions {
+        pointer: if options.is_absent() {
+            String::new()
+        } else {
+            options.pointer.clone()
+        },
+        http_tokens: options.member("HttpTokens"),
+        http_endpoint: options.member("HttpEndpoint"),
+        not_settable: false,
+    })
 }
 
 #[cfg(test)]
@@ -991,5 +1008,39 @@ mod tests {
             &undecided,
         );
         assert!(metadata_options(&resource).is_some());
+    }
+
+    #[test]
+    fn launch_configurations_are_read_like_instances() {
+        let terraform =
+            parse(json!({"image_id": "ami-1", "metadata_options": [{"http_tokens": "optional"}]}));
+        let resource = Resource::new(
+            "aws_launch_configuration.a",
+            "terraform/aws_launch_configuration",
+            "f",
+            &terraform,
+        );
+        assert_eq!(volumes(&resource)[0].role, VolumeRole::Root);
+        assert_eq!(
+            metadata_options(&resource).and_then(|o| o.imds()),
+            Some(Imds::V1Allowed)
+        );
+        let cloudformation = parse(
+            json!({"properties": {"MetadataOptions": {"HttpTokens": "required"},
+            "BlockDeviceMappings": [{"DeviceName": "/dev/xvda", "Ebs": {"Encrypted": true}}]}}),
+        );
+        let resource = Resource::new(
+            "AWS::AutoScaling::LaunchConfiguration/L",
+            "cloudformation/AWS::AutoScaling::LaunchConfiguration",
+            "f",
+            &cloudformation,
+        );
+        let options = metadata_options(&resource).expect("judged");
+        assert_eq!(options.imds(), Some(Imds::V2Only));
+        assert_eq!(
+            options.http_tokens.pointer,
+            "/properties/MetadataOptions/HttpTokens"
+        );
+        assert_eq!(volumes(&resource)[0].is_encrypted(), Some(true));
     }
 }

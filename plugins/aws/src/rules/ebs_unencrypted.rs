@@ -12,11 +12,12 @@ pub const RULE: Rule = Rule {
 clear. Snapshots are easily copied and shared (sometimes publicly, by mistake), and encryption \
 cannot be turned on for an existing volume. EBS encryption uses KMS and costs nothing \
 measurable. This rule judges `aws_ebs_volume`, the `root_block_device` and `ebs_block_device` \
-blocks of `aws_instance`, the `block_device_mappings` of `aws_launch_template` (Terraform), \
-and `AWS::EC2::Volume`, the `BlockDeviceMappings` of `AWS::EC2::Instance` and of \
-`AWS::EC2::LaunchTemplate` (CloudFormation). It fires when `encrypted` / `Encrypted` is \
-`false`, pointing at that setting, or left out (AWS's default is unencrypted), pointing at the \
-volume's block, or at the resource for a standalone volume and for an instance that declares no \
+blocks of `aws_instance` and `aws_launch_configuration`, the `block_device_mappings` of \
+`aws_launch_template` (Terraform), and `AWS::EC2::Volume`, the `BlockDeviceMappings` of \
+`AWS::EC2::Instance`, `AWS::EC2::LaunchTemplate` and `AWS::AutoScaling::LaunchConfiguration` \
+(CloudFormation). It fires when `encrypted` / `Encrypted` is `false`, pointing at that \
+setting, or left out (AWS's default is unencrypted), pointing at the volume's block, or at the \
+resource for a standalone volume and for an instance or launch configuration that declares no \
 root device (its root volume then comes unencrypted from a typical AMI). Volumes made from a \
 snapshot without the setting take the snapshot's encryption and are not judged, nor is an \
 instance launched from a launch template (the template is). When the same Terraform \
@@ -63,8 +64,8 @@ fn check(resource: &Resource, report: &mut Report) {
         } else if volume.role == VolumeRole::Root && volume.pointer.is_empty() {
             report.finding(
                 volume.pointer,
-                "the instance declares no root device, so its root volume is created from the \
-                 AMI's snapshot without encryption",
+                "no root device is declared, so the root volume is created from the AMI's \
+                 snapshot without encryption",
             );
         } else {
             report.finding(

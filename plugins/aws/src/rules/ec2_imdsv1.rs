@@ -12,8 +12,9 @@ pub const RULE: Rule = Rule {
 credentials. IMDSv1 answers any plain HTTP GET, so a server-side request forgery in an \
 application on the instance (or a misconfigured proxy) is enough to steal them, as in the \
 Capital One breach. IMDSv2 requires a session token obtained with a PUT and a hop limit, which \
-SSRF cannot forge. This rule judges `aws_instance` and `aws_launch_template` (Terraform) and \
-`AWS::EC2::LaunchTemplate` (CloudFormation). It fires when `http_tokens` / `HttpTokens` is \
+SSRF cannot forge. This rule judges `aws_instance`, `aws_launch_template` and \
+`aws_launch_configuration` (Terraform), and `AWS::EC2::LaunchTemplate` and \
+`AWS::AutoScaling::LaunchConfiguration` (CloudFormation). It fires when `http_tokens` / `HttpTokens` is \
 `optional`, pointing at it, or when it is left out (AWS then answers IMDSv1 unless the AMI or \
 an account default says otherwise), pointing at the `metadata_options` block or, without one, \
 at the resource. A metadata service turned off (`http_endpoint = \"disabled\"`) is fine. An \
