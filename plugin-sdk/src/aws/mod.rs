@@ -14,6 +14,12 @@
 
 use crate::{Resource, Value};
 
+pub mod cloudtrail;
+pub mod ec2;
+pub mod kms;
+pub mod lambda;
+pub mod rds;
+
 /// Where a resource comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Source {
