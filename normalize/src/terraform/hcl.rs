@@ -226,6 +226,8 @@ pub(crate) struct ModuleDef {
     pub outputs: HashMap<String, (usize, Block)>,
     /// `resource` and `data` blocks in file order.
     pub resources: Vec<(usize, Block)>,
+    /// `aws_s3_bucket.logs` / `data.aws_iam_policy_document.x` → index in `resources`.
+    pub resource_index: HashMap<String, usize>,
     pub modules: Vec<(usize, Block)>,
     pub module_index: HashMap<String, usize>,
     pub providers: Vec<(usize, Block)>,
@@ -241,6 +243,7 @@ impl ModuleDef {
             locals: HashMap::new(),
             outputs: HashMap::new(),
             resources: Vec::new(),
+            resource_index: HashMap::new(),
             modules: Vec::new(),
             module_index: HashMap::new(),
             providers: Vec::new(),
@@ -285,6 +288,7 @@ pub(crate) struct Instance {
     pub tfvars: HashMap<String, Val>,
     pub cache: [HashMap<String, Slot>; 3],
     pub calls: HashMap<usize, Rc<CallState>>,
+    pub resource_expansions: HashMap<usize, Expansion>,
 }
 
 /// A module call's expansion and its child instances (`None` where not followed).
@@ -363,6 +367,7 @@ impl<'l> Tree<'l> {
             tfvars: HashMap::new(),
             cache: Default::default(),
             calls: HashMap::new(),
+            resource_expansions: HashMap::new(),
         });
         self.instances.len() - 1
     }
@@ -522,7 +527,16 @@ impl<'l> Tree<'l> {
         let line = block.at.line;
         let duplicate = |what: String| format!("{what} is declared twice; the first is kept");
         match block.kind.as_str() {
-            "resource" | "data" if block.labels.len() == 2 => def.resources.push((file, block)),
+            "resource" | "data" if block.labels.len() == 2 => {
+                let address = match block.kind.as_str() {
+                    "data" => format!("data.{}.{}", label(0), label(1)),
+                    _ => format!("{}.{}", label(0), label(1)),
+                };
+                def.resource_index
+                    .entry(address)
+                    .or_insert(def.resources.len());
+                def.resources.push((file, block));
+            }
             "module" if block.labels.len() == 1 => {
                 let name = label(0);
                 if def.module_index.contains_key(&name) {
@@ -668,8 +682,8 @@ impl<'l> Tree<'l> {
         let Some(def) = self.instances.get(inst).map(|i| i.def.clone()) else {
             return;
         };
-        for (file, block) in &def.resources {
-            self.emit_resource(inst, &def, *file, block);
+        for (index, (file, block)) in def.resources.iter().enumerate() {
+            self.emit_resource(inst, index, &def, *file, block);
         }
         for (file, block) in &def.providers {
             self.emit_provider(inst, &def, *file, block);
@@ -704,7 +718,14 @@ impl<'l> Tree<'l> {
         }
     }
 
-    fn emit_resource(&mut self, inst: usize, def: &ModuleDef, file: usize, block: &Block) {
+    fn emit_resource(
+        &mut self,
+        inst: usize,
+        index: usize,
+        def: &ModuleDef,
+        file: usize,
+        block: &Block,
+    ) {
         let (Some(rtype), Some(name)) = (block.labels.first(), block.labels.get(1)) else {
             return;
         };
@@ -724,8 +745,7 @@ impl<'l> Tree<'l> {
         } else {
             format!("terraform/{rtype}")
         };
-        let mut scope = eval::Scope::new(inst, def, file, Bindings::default());
-        let expansion = self.expansion(&mut scope, &block.body, &base);
+        let expansion = self.resource_expansion(inst, index);
         for (key, bindings) in instances_of(&expansion) {
             let id = match &key {
                 Some(key) => format!("{base}{}", instance_key(key)),
@@ -1034,6 +1054,48 @@ impl<'l> Tree<'l> {
         Expansion::Single
     }
 
+    /// How `count`/`for_each` expand resource block `index` of `inst` (evaluated once).
+    pub fn resource_expansion(&mut self, inst: usize, index: usize) -> Expansion {
+        if let Some(expansion) = self
+            .instances
+            .get(inst)
+            .and_then(|i| i.resource_expansions.get(&index))
+        {
+            return expansion.clone();
+        }
+        let Some(def) = self.instances.get(inst).map(|i| i.def.clone()) else {
+            return Expansion::Unknown(false);
+        };
+        let Some((file, block)) = def.resources.get(index) else {
+            return Expansion::Unknown(false);
+        };
+        // Marked first: a count that refers to its own resource must not loop.
+        if let Some(instance) = self.instances.get_mut(inst) {
+            instance
+                .resource_expansions
+                .insert(index, Expansion::Unknown(false));
+        }
+        let prefix = self
+            .instances
+            .get(inst)
+            .map(|i| i.prefix.clone())
+            .unwrap_or_default();
+        let (rtype, name) = (
+            block.labels.first().map_or("", String::as_str),
+            block.labels.get(1).map_or("", String::as_str),
+        );
+        let data = if block.kind == "data" { "data." } else { "" };
+        let address = format!("{prefix}{data}{rtype}.{name}");
+        let mut scope = eval::Scope::new(inst, &def, *file, Bindings::default());
+        let expansion = self.expansion(&mut scope, &block.body, &address);
+        if let Some(instance) = self.instances.get_mut(inst) {
+            instance
+                .resource_expansions
+                .insert(index, expansion.clone());
+        }
+        expansion
+    }
+
     /// The expansion of module call `call` of `inst` and its child instances (created once;
     /// `None` where the module is not followed).
     pub fn module_call(&mut self, inst: usize, call: usize) -> (Expansion, Vec<Option<usize>>) {
@@ -1089,6 +1151,7 @@ impl<'l> Tree<'l> {
                     tfvars: HashMap::new(),
                     cache: Default::default(),
                     calls: HashMap::new(),
+                    resource_expansions: HashMap::new(),
                 });
                 self.instances.len() - 1
             });

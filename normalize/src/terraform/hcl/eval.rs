@@ -184,7 +184,7 @@ impl Tree<'_> {
                 None => error(format!("unknown name {name}")),
             },
             Kind::Traversal(root, ops) => self.traversal(scope, root, ops),
-            Kind::Call(call) => self.call(scope, call),
+            Kind::Call(call) => self.call(scope, call, expr.at.line),
             Kind::Conditional(parts) => {
                 let (cond, then, otherwise) = parts.as_ref();
                 let cond = self.eval(scope, cond)?;
@@ -440,6 +440,41 @@ impl Tree<'_> {
 
     /// A reference to another object's attribute: `{"$ref": "<prefix><base>[key].attr"}`.
     fn reference(&mut self, scope: &mut Scope<'_>, base: String, ops: &[Op]) -> R {
+        // A resource of this module whose instances are known: the whole resource is a list
+        // (count) or map (for_each) of instance references, so indexes, splats and `for`
+        // expressions over it work.
+        if let Some(&index) = scope.def.resource_index.get(&base) {
+            let prefix = self
+                .instances
+                .get(scope.inst)
+                .map(|i| i.prefix.clone())
+                .unwrap_or_default();
+            let address = format!("{prefix}{base}");
+            match self.resource_expansion(scope.inst, index) {
+                Expansion::Keys(keys) => {
+                    self.charge(keys.len())?;
+                    let for_each = keys.first().is_some_and(|(_, v)| v.is_some());
+                    let refs = keys
+                        .iter()
+                        .map(|(key, _)| Val::Ref(format!("{address}{}", instance_key(key))));
+                    let whole = if for_each {
+                        Val::Map(
+                            keys.iter()
+                                .map(|(key, _)| key.to_text().unwrap_or_default())
+                                .zip(refs)
+                                .collect(),
+                        )
+                    } else {
+                        Val::List(refs.collect())
+                    };
+                    return self.apply_ops(scope, whole, ops);
+                }
+                Expansion::Single if matches!(ops.first(), Some(Op::AttrSplat | Op::FullSplat)) => {
+                    return self.apply_ops(scope, Val::List(vec![Val::Ref(address)]), ops);
+                }
+                Expansion::Single | Expansion::Unknown(_) => {}
+            }
+        }
         let prefix = self
             .instances
             .get(scope.inst)
@@ -752,7 +787,7 @@ impl Tree<'_> {
         }
     }
 
-    fn call(&mut self, scope: &mut Scope<'_>, call: &Call) -> R {
+    fn call(&mut self, scope: &mut Scope<'_>, call: &Call, line: u32) -> R {
         let name = call.name.as_str();
         if call.namespaced || IMPURE.contains(&name) {
             return Ok(Val::Unknown(String::new()));
@@ -793,7 +828,9 @@ impl Tree<'_> {
             }
         }
         match name {
-            "file" | "templatefile" | "fileexists" => return self.file_function(scope, name, args),
+            "file" | "templatefile" | "fileexists" => {
+                return self.file_function(scope, name, args, line);
+            }
             "abspath" | "pathexpand" | "dirname" | "basename" => {
                 return match args.as_slice() {
                     [Val::String(path)] => Ok(Val::String(path_function(name, path))),
@@ -814,7 +851,7 @@ impl Tree<'_> {
     }
 
     /// `file`, `fileexists` and `templatefile`, reading only inside the scanned tree.
-    fn file_function(&mut self, scope: &mut Scope<'_>, name: &str, args: Vec<Val>) -> R {
+    fn file_function(&mut self, scope: &mut Scope<'_>, name: &str, args: Vec<Val>, line: u32) -> R {
         let mut args = args.into_iter();
         let path = match args.next() {
             Some(Val::String(path)) => path,
@@ -831,7 +868,7 @@ impl Tree<'_> {
             }
             self.report(
                 &display,
-                None,
+                Some(line),
                 format!("{name}({path:?}): no such file inside the scanned tree; left unknown"),
             );
             return Ok(Val::Unknown(String::new()));

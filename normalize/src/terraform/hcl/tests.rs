@@ -544,6 +544,43 @@ locals {
 }
 
 #[test]
+fn references_to_expanded_resources_follow_their_instances() {
+    let out = clean(
+        r#"resource "aws_subnet" "private" {
+  count      = 2
+  cidr_block = "10.0.${count.index}.0/24"
+}
+resource "aws_iam_user" "u" {
+  for_each = toset(["a", "b"])
+  name     = each.key
+}
+resource "aws_vpc" "main" {
+  cidr_block = "10.0.0.0/16"
+}
+resource "null_resource" "x" {
+  ids    = aws_subnet.private[*].id
+  first  = aws_subnet.private[0].id
+  arns   = [for u in aws_iam_user.u : u.arn]
+  b      = aws_iam_user.u["b"].name
+  vpcs   = aws_vpc.main[*].id
+  values = values(aws_iam_user.u)[*].id
+}
+"#,
+    );
+    assert_eq!(
+        attrs(&out, "null_resource.x"),
+        &json!({
+            "ids": [{"$ref": "aws_subnet.private[0].id"}, {"$ref": "aws_subnet.private[1].id"}],
+            "first": {"$ref": "aws_subnet.private[0].id"},
+            "arns": [{"$ref": "aws_iam_user.u[\"a\"].arn"}, {"$ref": "aws_iam_user.u[\"b\"].arn"}],
+            "b": {"$ref": "aws_iam_user.u[\"b\"].name"},
+            "vpcs": [{"$ref": "aws_vpc.main.id"}],
+            "values": [{"$ref": "aws_iam_user.u[\"a\"].id"}, {"$ref": "aws_iam_user.u[\"b\"].id"}]
+        })
+    );
+}
+
+#[test]
 fn count_and_for_each_expand_instances() {
     let out = clean(
         r#"variable "users" {
