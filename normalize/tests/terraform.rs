@@ -403,3 +403,213 @@ fn files_outside_the_scanned_tree_are_not_read() {
         ]
     );
 }
+
+/// Typical AWS configuration for the throughput run: one file of a service's resources.
+fn generated_file(root: usize, file: usize) -> String {
+    let mut text = String::new();
+    text.push_str(&format!(
+        r#"locals {{
+  name_{file} = "${{var.project}}-{root}-{file}"
+  tags_{file} = merge(var.tags, {{
+    Component = "c{file}"
+    Owner     = "team-${{var.project}}"
+  }})
+}}
+
+resource "aws_s3_bucket" "data_{file}" {{
+  bucket        = "${{local.name_{file}}}-data"
+  force_destroy = false
+  tags          = local.tags_{file}
+}}
+
+resource "aws_s3_bucket_versioning" "data_{file}" {{
+  bucket = aws_s3_bucket.data_{file}.id
+  versioning_configuration {{
+    status = var.versioning ? "Enabled" : "Suspended"
+  }}
+}}
+
+resource "aws_s3_bucket_server_side_encryption_configuration" "data_{file}" {{
+  bucket = aws_s3_bucket.data_{file}.id
+  rule {{
+    apply_server_side_encryption_by_default {{
+      sse_algorithm     = "aws:kms"
+      kms_master_key_id = aws_kms_key.main.arn
+    }}
+    bucket_key_enabled = true
+  }}
+}}
+
+resource "aws_security_group" "svc_{file}" {{
+  name        = "${{local.name_{file}}}-sg"
+  description = "Service {file}"
+  vpc_id      = var.vpc_id
+
+  dynamic "ingress" {{
+    for_each = var.ports
+    content {{
+      from_port   = ingress.value
+      to_port     = ingress.value
+      protocol    = "tcp"
+      cidr_blocks = var.allowed_cidrs
+    }}
+  }}
+
+  egress {{
+    from_port   = 0
+    to_port     = 0
+    protocol    = "-1"
+    cidr_blocks = ["0.0.0.0/0"]
+  }}
+  tags = local.tags_{file}
+}}
+
+resource "aws_instance" "svc_{file}" {{
+  count                  = var.instances
+  ami                    = data.aws_ami.al2023.id
+  instance_type          = count.index == 0 ? "t3.medium" : "t3.small"
+  subnet_id              = element(var.subnet_ids, count.index)
+  vpc_security_group_ids = [aws_security_group.svc_{file}.id]
+  user_data = <<-EOT
+    #!/bin/bash
+    echo "${{local.name_{file}}}-${{count.index}}" > /etc/hostname
+    %{{ for p in var.ports ~}}
+    iptables -A INPUT -p tcp --dport ${{p}} -j ACCEPT
+    %{{ endfor ~}}
+  EOT
+
+  metadata_options {{
+    http_endpoint = "enabled"
+    http_tokens   = "required"
+  }}
+  root_block_device {{
+    encrypted   = true
+    volume_size = 20
+  }}
+  tags = merge(local.tags_{file}, {{ Name = "${{local.name_{file}}}-${{count.index}}" }})
+}}
+
+data "aws_iam_policy_document" "svc_{file}" {{
+  statement {{
+    sid       = "Read"
+    actions   = ["s3:GetObject", "s3:ListBucket"]
+    resources = [aws_s3_bucket.data_{file}.arn, "${{aws_s3_bucket.data_{file}.arn}}/*"]
+  }}
+}}
+
+resource "aws_iam_role_policy" "svc_{file}" {{
+  name   = "${{local.name_{file}}}-read"
+  role   = aws_iam_role.app.id
+  policy = data.aws_iam_policy_document.svc_{file}.json
+}}
+"#
+    ));
+    text
+}
+
+const GENERATED_COMMON: &str = r#"variable "project" {
+  type    = string
+  default = "acme"
+}
+variable "tags" {
+  type    = map(string)
+  default = { ManagedBy = "terraform" }
+}
+variable "versioning" {
+  type    = bool
+  default = true
+}
+variable "vpc_id" {
+  type = string
+}
+variable "ports" {
+  type    = list(number)
+  default = [443, 8443]
+}
+variable "allowed_cidrs" {
+  type    = list(string)
+  default = ["10.0.0.0/8"]
+}
+variable "instances" {
+  type    = number
+  default = 2
+}
+variable "subnet_ids" {
+  type    = list(string)
+  default = ["subnet-a", "subnet-b"]
+}
+resource "aws_kms_key" "main" {
+  enable_key_rotation = true
+}
+resource "aws_iam_role" "app" {
+  name               = "${var.project}-app"
+  assume_role_policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Effect    = "Allow"
+      Action    = "sts:AssumeRole"
+      Principal = { Service = "ec2.amazonaws.com" }
+    }]
+  })
+}
+data "aws_ami" "al2023" {
+  most_recent = true
+  owners      = ["amazon"]
+}
+"#;
+
+/// Throughput on ~2,000 generated files (100 roots of 20): run with
+/// `cargo test --release -p palisade-normalize --test terraform -- --ignored --nocapture`.
+#[test]
+#[ignore = "a measurement, not a check"]
+fn throughput() {
+    let base = std::env::temp_dir().join(format!("palisade-hcl-bench-{}", std::process::id()));
+    let mut roots = Vec::new();
+    let mut bytes = 0usize;
+    for root in 0..100 {
+        let dir = base.join(format!("svc{root}"));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        std::fs::write(dir.join("common.tf"), GENERATED_COMMON).expect("write");
+        bytes += GENERATED_COMMON.len();
+        for file in 0..19 {
+            let text = generated_file(root, file);
+            bytes += text.len();
+            std::fs::write(dir.join(format!("svc{file}.tf")), text).expect("write");
+        }
+        roots.push(dir);
+    }
+    let texts: Vec<String> = (0..19).map(|f| generated_file(0, f)).collect();
+    let start = std::time::Instant::now();
+    for _ in 0..100 {
+        for text in &texts {
+            std::hint::black_box(hcl_edit::parser::parse_body(text).expect("parses"));
+        }
+    }
+    eprintln!(
+        "hcl-edit parse alone: {:.3} s",
+        start.elapsed().as_secs_f64()
+    );
+    let start = std::time::Instant::now();
+    let mut resources = 0;
+    let rounds: usize = std::env::var("ROUNDS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(1);
+    for (i, dir) in roots.iter().cycle().take(roots.len() * rounds).enumerate() {
+        let out = normalize_directory(dir, &format!("svc{i}"), &Limits::default());
+        assert!(
+            out.normalized.diagnostics.is_empty(),
+            "{:?}",
+            out.normalized.diagnostics
+        );
+        resources += out.normalized.resources.len();
+    }
+    let elapsed = start.elapsed().as_secs_f64();
+    let _ = std::fs::remove_dir_all(&base);
+    eprintln!(
+        "{} files, {:.1} MB, {resources} resources in {elapsed:.3} s: {:.1} MB/s",
+        roots.len() * 20,
+        bytes as f64 / 1e6,
+        bytes as f64 * rounds as f64 / 1e6 / elapsed
+    );
+}
