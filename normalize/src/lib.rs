@@ -27,6 +27,21 @@ pub fn normalize_file(display: &str, path: &Path, text: &str, limits: &Limits) -
     if dockerfile::is_candidate(path) {
         return dockerfile::normalize(display, text, limits);
     }
+    // Before the JSON branch: `.tf.json` ends in `.json`.
+    if terraform::hcl::is_candidate(path) {
+        let name = path
+            .file_name()
+            .and_then(|name| name.to_str())
+            .unwrap_or_default();
+        if name.ends_with(".tfvars") || name.ends_with(".tfvars.json") {
+            // Variable values: read with their root module, no resources of their own.
+            return Normalized {
+                recognized: true,
+                ..Normalized::default()
+            };
+        }
+        return terraform::hcl::normalize_file(display, text, name.ends_with(".json"), limits);
+    }
     // YAML and JSON hold several formats: tell them apart by content.
     if kubernetes::is_candidate(path) {
         if terraform::plan::looks_like_plan(text) {
@@ -42,5 +57,7 @@ pub fn normalize_file(display: &str, path: &Path, text: &str, limits: &Limits) -
 
 /// True when some normalizer reads files with this name; other files are not even opened.
 pub fn is_candidate(path: &Path) -> bool {
-    dockerfile::is_candidate(path) || kubernetes::is_candidate(path)
+    dockerfile::is_candidate(path)
+        || kubernetes::is_candidate(path)
+        || terraform::hcl::is_candidate(path)
 }

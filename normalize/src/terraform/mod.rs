@@ -10,4 +10,5 @@
 //! `{"$unknown": "<expression or reason>"}`; a reference to another object is
 //! `{"$ref": "aws_s3_bucket.logs.id"}`.
 
+pub mod hcl;
 pub mod plan;

@@ -1,0 +1,615 @@
+//! The Terraform HCL normalizer over real directory trees (`tests/terraform/<case>/`): a root
+//! module with local modules and variable files, modules installed by `terraform init`,
+//! module recursion, cycles, and a broken file next to good ones.
+
+use std::path::PathBuf;
+
+use palisade_normalize::terraform::hcl::{ModuleOutput, normalize_directory};
+use palisade_normalize::{Limits, Resource};
+use serde_json::{Value, json};
+
+fn dir(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/terraform")
+        .join(name)
+}
+
+/// Normalizes case `name` as a scan of `tests/` would show it.
+fn case(name: &str) -> ModuleOutput {
+    normalize_directory(&dir(name), &format!("terraform/{name}"), &Limits::default())
+}
+
+fn ids(out: &ModuleOutput) -> Vec<&str> {
+    out.normalized
+        .resources
+        .iter()
+        .map(|r| r.id.as_str())
+        .collect()
+}
+
+fn find<'a>(out: &'a ModuleOutput, id: &str) -> &'a Resource {
+    out.normalized
+        .resources
+        .iter()
+        .find(|r| r.id == id)
+        .unwrap_or_else(|| panic!("no {id} in {:?}", ids(out)))
+}
+
+fn diagnostics(out: &ModuleOutput) -> Vec<(&str, Option<u32>, &str)> {
+    out.normalized
+        .diagnostics
+        .iter()
+        .map(|d| (d.file.as_str(), d.line, d.message.as_str()))
+        .collect()
+}
+
+fn line(resource: &Resource, pointer: &str) -> Option<u32> {
+    resource.spans.get(pointer).map(|span| span.line)
+}
+
+#[test]
+fn a_root_module_with_local_modules_and_variable_files() {
+    let out = case("root");
+    assert!(out.normalized.recognized);
+    assert_eq!(diagnostics(&out), []);
+    assert_eq!(
+        ids(&out),
+        [
+            "aws_instance.app[0]",
+            "aws_instance.app[1]",
+            "aws_iam_policy.read_logs",
+            "aws_launch_template.bastion",
+            "provider.aws",
+            "module.network",
+            "module.network.aws_vpc.this",
+            "module.network.aws_subnet.private[0]",
+            "module.network.aws_subnet.private[1]",
+            "module.network.aws_security_group.app",
+            "module.network.aws_flow_log.this",
+            "module.network.module.flow_logs",
+            "module.network.module.flow_logs.aws_s3_bucket.this",
+            "module.network.module.flow_logs.aws_s3_bucket_versioning.this",
+            "module.buckets[\"assets\"]",
+            "module.buckets[\"logs\"]",
+            "module.buckets[\"assets\"].aws_s3_bucket.this",
+            "module.buckets[\"assets\"].aws_s3_bucket_versioning.this",
+            "module.buckets[\"logs\"].aws_s3_bucket.this",
+            "module.buckets[\"logs\"].aws_s3_bucket_versioning.this",
+        ]
+    );
+    // instance_count: 3 in terraform.tfvars, 2 in b.auto.tfvars.json (read last);
+    // environment: "staging" in terraform.tfvars, "prod" in a.auto.tfvars.
+    let app = find(&out, "aws_instance.app[1]");
+    assert_eq!(app.file, "terraform/root/main.tf");
+    assert_eq!((app.line, app.end_line), (26, 44));
+    assert_eq!(
+        app.attributes["subnet_id"],
+        json!({"$ref": "module.network.aws_subnet.private[1].id"})
+    );
+    assert_eq!(
+        app.attributes["vpc_security_group_ids"],
+        json!([{"$ref": "module.network.aws_security_group.app.id"}])
+    );
+    assert_eq!(
+        app.attributes["metadata_options"],
+        json!([{"http_tokens": "required"}])
+    );
+    // The bucket name comes from another resource: the rendered script is not known.
+    assert!(app.attributes["user_data"]["$unknown"].is_string());
+    assert_eq!(line(app, "/subnet_id"), Some(30));
+    assert_eq!(line(app, "/root_block_device/0"), Some(41));
+
+    let policy = find(&out, "aws_iam_policy.read_logs");
+    assert_eq!(policy.attributes["name"], json!("acme-prod-read-logs"));
+    let document: Value = serde_json::from_str(policy.attributes["policy"].as_str().unwrap_or(""))
+        .unwrap_or_default();
+    assert_eq!(document["Statement"][0]["Action"], json!("s3:GetObject"));
+
+    assert_eq!(
+        find(&out, "aws_launch_template.bastion").attributes["user_data"],
+        json!(
+            "#!/bin/bash\necho \"node 0\" > /etc/node\naws s3 cp /etc/node s3://acme-prod-logs/nodes/0\n"
+        )
+    );
+    assert_eq!(
+        find(&out, "provider.aws").attributes,
+        json!({
+            "region": "us-east-1",
+            "default_tags": [{"tags": {"Environment": "prod", "ManagedBy": "terraform"}}]
+        })
+    );
+    assert_eq!(
+        find(&out, "module.network").attributes,
+        json!({
+            "source": "./modules/network",
+            "name": "acme-prod",
+            "cidr_block": "10.20.0.0/16",
+            "allowed_cidrs": ["10.0.0.0/8"]
+        })
+    );
+
+    let sg = find(&out, "module.network.aws_security_group.app");
+    assert_eq!(sg.file, "terraform/root/modules/network/main.tf");
+    assert_eq!(
+        sg.attributes,
+        json!({
+            "name": "acme-prod-app",
+            "vpc_id": {"$ref": "module.network.aws_vpc.this.id"},
+            "ingress": [{"from_port": 443, "to_port": 443, "protocol": "tcp", "cidr_blocks": ["10.0.0.0/8"]}],
+            "egress": [{"from_port": 0, "to_port": 0, "protocol": "-1", "cidr_blocks": ["0.0.0.0/0"]}]
+        })
+    );
+    assert_eq!(line(sg, "/ingress/0"), Some(20));
+    assert_eq!(line(sg, "/ingress/0/cidr_blocks"), Some(26));
+    assert_eq!(line(sg, "/egress/0/cidr_blocks/0"), Some(34));
+
+    let subnet = find(&out, "module.network.aws_subnet.private[1]");
+    assert_eq!(subnet.attributes["availability_zone"], json!("us-east-1b"));
+    assert_eq!(
+        subnet.attributes["cidr_block"],
+        json!({"$unknown": "cidrsubnet(var.cidr_block, 8, count.index)"})
+    );
+
+    let flow = find(&out, "module.network.aws_flow_log.this");
+    assert_eq!(
+        flow.attributes["log_destination"],
+        json!({"$ref": "module.network.module.flow_logs.aws_s3_bucket.this.arn"})
+    );
+    let nested = find(&out, "module.network.module.flow_logs.aws_s3_bucket.this");
+    assert_eq!(nested.file, "terraform/root/modules/bucket/main.tf");
+    assert_eq!(
+        nested.attributes,
+        json!({"bucket": "acme-prod-flow-logs", "tags": {"Name": "acme-prod-flow-logs"}})
+    );
+
+    assert_eq!(
+        find(
+            &out,
+            "module.buckets[\"logs\"].aws_s3_bucket_versioning.this"
+        )
+        .attributes,
+        json!({
+            "bucket": {"$ref": "module.buckets[\"logs\"].aws_s3_bucket.this.id"},
+            "versioning_configuration": [{"status": "Suspended"}]
+        })
+    );
+    assert_eq!(
+        find(
+            &out,
+            "module.buckets[\"assets\"].aws_s3_bucket_versioning.this"
+        )
+        .attributes["versioning_configuration"],
+        json!([{"status": "Enabled"}])
+    );
+
+    let root = dir("root").canonicalize().unwrap_or_default();
+    assert_eq!(
+        out.local_modules,
+        [root.join("modules/bucket"), root.join("modules/network")]
+    );
+}
+
+#[test]
+fn modules_installed_by_terraform_init_are_followed() {
+    let out = case("registry");
+    assert_eq!(diagnostics(&out), []);
+    assert_eq!(
+        ids(&out),
+        [
+            "aws_s3_bucket_policy.assets",
+            "data.aws_iam_policy_document.assets",
+            "module.s3",
+            "module.s3.aws_s3_bucket.this",
+            "module.s3.aws_s3_bucket_acl.this[0]",
+            "module.s3.aws_s3_bucket_server_side_encryption_configuration.this",
+            "module.s3.module.kms",
+            "module.s3.module.kms.aws_kms_key.this",
+            "module.s3.module.kms.aws_kms_alias.this[\"s3/acme-public-assets\"]",
+            "module.vpc",
+        ]
+    );
+    let call = find(&out, "module.s3");
+    assert_eq!(call.kind, "terraform/module");
+    assert_eq!(
+        call.attributes,
+        json!({
+            "source": "terraform-aws-modules/s3-bucket/aws",
+            "version": "4.1.2",
+            "bucket": "acme-public-assets",
+            "acl": "public-read"
+        })
+    );
+    assert_eq!(line(call, "/acl"), Some(6));
+    let acl = find(&out, "module.s3.aws_s3_bucket_acl.this[0]");
+    assert_eq!(acl.file, "terraform/registry/.terraform/modules/s3/main.tf");
+    assert_eq!(
+        acl.attributes,
+        json!({"bucket": {"$ref": "module.s3.aws_s3_bucket.this.id"}, "acl": "public-read"})
+    );
+    assert_eq!(
+        find(
+            &out,
+            "module.s3.aws_s3_bucket_server_side_encryption_configuration.this"
+        )
+        .attributes["rule"][0]["apply_server_side_encryption_by_default"][0]["kms_master_key_id"],
+        json!({"$ref": "module.s3.module.kms.aws_kms_key.this.arn"})
+    );
+    assert_eq!(
+        find(&out, "aws_s3_bucket_policy.assets").attributes["bucket"],
+        json!({"$ref": "module.s3.aws_s3_bucket.this.id"})
+    );
+    // A module terraform init did not install is only its call.
+    assert_eq!(
+        find(&out, "module.vpc").attributes,
+        json!({"source": "terraform-aws-modules/vpc/aws", "version": "5.8.1", "cidr": "10.0.0.0/16"})
+    );
+    let installed = dir("registry")
+        .canonicalize()
+        .unwrap_or_default()
+        .join(".terraform/modules");
+    assert_eq!(
+        out.local_modules,
+        [installed.join("s3"), installed.join("s3.kms")]
+    );
+}
+
+#[test]
+fn module_recursion_is_reported_not_followed() {
+    let out = case("recursion");
+    assert_eq!(
+        ids(&out),
+        [
+            "module.a",
+            "module.a.aws_sns_topic.a",
+            "module.a.module.b",
+            "module.a.module.b.aws_sns_topic.b",
+            "module.a.module.b.module.a",
+            "module.itself",
+        ]
+    );
+    assert_eq!(
+        diagnostics(&out),
+        [
+            (
+                "terraform/recursion/b/main.tf",
+                Some(5),
+                "module.a: module recursion (terraform/recursion → terraform/recursion/a → \
+                 terraform/recursion/b → terraform/recursion/a); not followed"
+            ),
+            (
+                "terraform/recursion/main.tf",
+                Some(5),
+                "module.itself: module recursion (terraform/recursion → terraform/recursion); \
+                 not followed"
+            ),
+        ]
+    );
+}
+
+#[test]
+fn cycles_through_locals_and_modules_are_unknown() {
+    let out = case("cycles");
+    assert_eq!(
+        find(&out, "aws_sqs_queue.q").attributes,
+        json!({"name": {"$unknown": "local.name"}, "input": {"$unknown": "module.echo.output"}})
+    );
+    assert_eq!(
+        diagnostics(&out),
+        [
+            (
+                "terraform/cycles/main.tf",
+                Some(3),
+                "local.name refers to itself through local.prefix → local.name; its value is \
+                 unknown"
+            ),
+            (
+                "terraform/cycles/echo/main.tf",
+                Some(5),
+                "module.echo.output.output refers to itself through module.echo.var.input → \
+                 module.echo.output.output; its value is unknown"
+            ),
+        ]
+    );
+}
+
+#[test]
+fn a_broken_file_does_not_hide_the_others() {
+    let out = case("malformed");
+    assert_eq!(
+        ids(&out),
+        ["aws_sqs_queue.jobs", "aws_s3_bucket.good", "module.gone"]
+    );
+    assert_eq!(
+        find(&out, "aws_s3_bucket.good").attributes,
+        json!({"bucket": "good"})
+    );
+    let jobs = find(&out, "aws_sqs_queue.jobs");
+    assert_eq!(jobs.file, "terraform/malformed/also_good.tf.json");
+    assert_eq!(line(jobs, "/sqs_managed_sse_enabled"), Some(6));
+    assert_eq!(
+        diagnostics(&out),
+        [
+            (
+                "terraform/malformed/broken.tf",
+                Some(3),
+                "invalid HCL at line 3, column 3: invalid block body; expected `}`, newline or \
+                 identifier"
+            ),
+            (
+                "terraform/malformed/good.tf",
+                Some(5),
+                "aws_s3_bucket.good is declared twice; the first is kept"
+            ),
+            (
+                "terraform/malformed/good.tf",
+                Some(9),
+                "module.gone: module directory \"terraform/malformed/does-not-exist\" does not \
+                 exist; not followed"
+            ),
+        ]
+    );
+}
+
+#[test]
+fn display_paths_are_relative_to_the_scan_root() {
+    let out = normalize_directory(&dir("root"), "", &Limits::default());
+    assert_eq!(find(&out, "aws_instance.app[0]").file, "main.tf");
+    assert_eq!(
+        find(&out, "module.network.aws_vpc.this").file,
+        "modules/network/main.tf"
+    );
+    // `path.module` is the display path; files are still found.
+    assert!(find(&out, "aws_iam_policy.read_logs").attributes["policy"].is_string());
+    let out = normalize_directory(&dir("root"), "./terraform/x/../root/", &Limits::default());
+    assert_eq!(
+        find(&out, "module.network.module.flow_logs.aws_s3_bucket.this").file,
+        "terraform/root/modules/bucket/main.tf"
+    );
+}
+
+#[test]
+fn files_outside_the_scanned_tree_are_not_read() {
+    // Scanning `tests/terraform/root` itself: `../cycles` is outside.
+    let temp = std::env::temp_dir().join(format!("palisade-hcl-{}", std::process::id()));
+    let root = temp.join("scan");
+    let _ = std::fs::create_dir_all(&root);
+    let _ = std::fs::write(temp.join("secret.txt"), "hunter2");
+    let _ = std::fs::create_dir_all(temp.join("outside"));
+    let _ = std::fs::write(temp.join("outside/main.tf"), "resource \"a\" \"b\" {}\n");
+    let _ = std::fs::write(
+        root.join("main.tf"),
+        "resource \"aws_ssm_parameter\" \"p\" {\n  value = file(\"../secret.txt\")\n}\nmodule \"out\" {\n  source = \"../outside\"\n}\n",
+    );
+    let out = normalize_directory(&root, "", &Limits::default());
+    let _ = std::fs::remove_dir_all(&temp);
+    assert_eq!(ids(&out), ["aws_ssm_parameter.p", "module.out"]);
+    assert_eq!(
+        find(&out, "aws_ssm_parameter.p").attributes["value"],
+        json!({"$unknown": "file(\"../secret.txt\")"})
+    );
+    assert_eq!(
+        diagnostics(&out),
+        [
+            (
+                "main.tf",
+                Some(2),
+                "file(\"../secret.txt\"): no such file inside the scanned tree; left unknown"
+            ),
+            (
+                "main.tf",
+                Some(4),
+                "module.out: \"../outside\" is outside the scanned tree; not followed"
+            ),
+        ]
+    );
+}
+
+/// Typical AWS configuration for the throughput run: one file of a service's resources.
+fn generated_file(root: usize, file: usize) -> String {
+    let mut text = String::new();
+    text.push_str(&format!(
+        r#"locals {{
+  name_{file} = "${{var.project}}-{root}-{file}"
+  tags_{file} = merge(var.tags, {{
+    Component = "c{file}"
+    Owner     = "team-${{var.project}}"
+  }})
+}}
+
+resource "aws_s3_bucket" "data_{file}" {{
+  bucket        = "${{local.name_{file}}}-data"
+  force_destroy = false
+  tags          = local.tags_{file}
+}}
+
+resource "aws_s3_bucket_versioning" "data_{file}" {{
+  bucket = aws_s3_bucket.data_{file}.id
+  versioning_configuration {{
+    status = var.versioning ? "Enabled" : "Suspended"
+  }}
+}}
+
+resource "aws_s3_bucket_server_side_encryption_configuration" "data_{file}" {{
+  bucket = aws_s3_bucket.data_{file}.id
+  rule {{
+    apply_server_side_encryption_by_default {{
+      sse_algorithm     = "aws:kms"
+      kms_master_key_id = aws_kms_key.main.arn
+    }}
+    bucket_key_enabled = true
+  }}
+}}
+
+resource "aws_security_group" "svc_{file}" {{
+  name        = "${{local.name_{file}}}-sg"
+  description = "Service {file}"
+  vpc_id      = var.vpc_id
+
+  dynamic "ingress" {{
+    for_each = var.ports
+    content {{
+      from_port   = ingress.value
+      to_port     = ingress.value
+      protocol    = "tcp"
+      cidr_blocks = var.allowed_cidrs
+    }}
+  }}
+
+  egress {{
+    from_port   = 0
+    to_port     = 0
+    protocol    = "-1"
+    cidr_blocks = ["0.0.0.0/0"]
+  }}
+  tags = local.tags_{file}
+}}
+
+resource "aws_instance" "svc_{file}" {{
+  count                  = var.instances
+  ami                    = data.aws_ami.al2023.id
+  instance_type          = count.index == 0 ? "t3.medium" : "t3.small"
+  subnet_id              = element(var.subnet_ids, count.index)
+  vpc_security_group_ids = [aws_security_group.svc_{file}.id]
+  user_data = <<-EOT
+    #!/bin/bash
+    echo "${{local.name_{file}}}-${{count.index}}" > /etc/hostname
+    %{{ for p in var.ports ~}}
+    iptables -A INPUT -p tcp --dport ${{p}} -j ACCEPT
+    %{{ endfor ~}}
+  EOT
+
+  metadata_options {{
+    http_endpoint = "enabled"
+    http_tokens   = "required"
+  }}
+  root_block_device {{
+    encrypted   = true
+    volume_size = 20
+  }}
+  tags = merge(local.tags_{file}, {{ Name = "${{local.name_{file}}}-${{count.index}}" }})
+}}
+
+data "aws_iam_policy_document" "svc_{file}" {{
+  statement {{
+    sid       = "Read"
+    actions   = ["s3:GetObject", "s3:ListBucket"]
+    resources = [aws_s3_bucket.data_{file}.arn, "${{aws_s3_bucket.data_{file}.arn}}/*"]
+  }}
+}}
+
+resource "aws_iam_role_policy" "svc_{file}" {{
+  name   = "${{local.name_{file}}}-read"
+  role   = aws_iam_role.app.id
+  policy = data.aws_iam_policy_document.svc_{file}.json
+}}
+"#
+    ));
+    text
+}
+
+const GENERATED_COMMON: &str = r#"variable "project" {
+  type    = string
+  default = "acme"
+}
+variable "tags" {
+  type    = map(string)
+  default = { ManagedBy = "terraform" }
+}
+variable "versioning" {
+  type    = bool
+  default = true
+}
+variable "vpc_id" {
+  type = string
+}
+variable "ports" {
+  type    = list(number)
+  default = [443, 8443]
+}
+variable "allowed_cidrs" {
+  type    = list(string)
+  default = ["10.0.0.0/8"]
+}
+variable "instances" {
+  type    = number
+  default = 2
+}
+variable "subnet_ids" {
+  type    = list(string)
+  default = ["subnet-a", "subnet-b"]
+}
+resource "aws_kms_key" "main" {
+  enable_key_rotation = true
+}
+resource "aws_iam_role" "app" {
+  name               = "${var.project}-app"
+  assume_role_policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Effect    = "Allow"
+      Action    = "sts:AssumeRole"
+      Principal = { Service = "ec2.amazonaws.com" }
+    }]
+  })
+}
+data "aws_ami" "al2023" {
+  most_recent = true
+  owners      = ["amazon"]
+}
+"#;
+
+/// Throughput on ~2,000 generated files (100 roots of 20): run with
+/// `cargo test --release -p palisade-normalize --test terraform -- --ignored --nocapture`.
+#[test]
+#[ignore = "a measurement, not a check"]
+fn throughput() {
+    let base = std::env::temp_dir().join(format!("palisade-hcl-bench-{}", std::process::id()));
+    let mut roots = Vec::new();
+    let mut bytes = 0usize;
+    for root in 0..100 {
+        let dir = base.join(format!("svc{root}"));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        std::fs::write(dir.join("common.tf"), GENERATED_COMMON).expect("write");
+        bytes += GENERATED_COMMON.len();
+        for file in 0..19 {
+            let text = generated_file(root, file);
+            bytes += text.len();
+            std::fs::write(dir.join(format!("svc{file}.tf")), text).expect("write");
+        }
+        roots.push(dir);
+    }
+    let texts: Vec<String> = (0..19).map(|f| generated_file(0, f)).collect();
+    let start = std::time::Instant::now();
+    for _ in 0..100 {
+        for text in &texts {
+            std::hint::black_box(hcl_edit::parser::parse_body(text).expect("parses"));
+        }
+    }
+    eprintln!(
+        "hcl-edit parse alone: {:.3} s",
+        start.elapsed().as_secs_f64()
+    );
+    let start = std::time::Instant::now();
+    let mut resources = 0;
+    let rounds: usize = std::env::var("ROUNDS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(1);
+    for (i, dir) in roots.iter().cycle().take(roots.len() * rounds).enumerate() {
+        let out = normalize_directory(dir, &format!("svc{i}"), &Limits::default());
+        assert!(
+            out.normalized.diagnostics.is_empty(),
+            "{:?}",
+            out.normalized.diagnostics
+        );
+        resources += out.normalized.resources.len();
+    }
+    let elapsed = start.elapsed().as_secs_f64();
+    let _ = std::fs::remove_dir_all(&base);
+    eprintln!(
+        "{} files, {:.1} MB, {resources} resources in {elapsed:.3} s: {:.1} MB/s",
+        roots.len() * 20,
+        bytes as f64 / 1e6,
+        bytes as f64 * rounds as f64 / 1e6 / elapsed
+    );
+}

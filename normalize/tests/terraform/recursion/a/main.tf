@@ -1,0 +1,7 @@
+resource "aws_sns_topic" "a" {
+  name = "a"
+}
+
+module "b" {
+  source = "../b"
+}

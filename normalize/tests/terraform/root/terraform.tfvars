@@ -1,0 +1,5 @@
+environment    = "staging"
+instance_count = 3
+buckets = {
+  logs = { versioned = false }
+}
