@@ -17,6 +17,7 @@ const PACKS: &[(&str, &str, &str)] = &[
         "plugins/dockerfile",
         "palisade-pack-dockerfile",
     ),
+    ("aws", "plugins/aws", "palisade-pack-aws"),
 ];
 
 const TARGET: &str = "wasm32-wasip2";

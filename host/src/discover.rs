@@ -3,7 +3,8 @@
 //! Directories are walked with the `ignore` crate: `.gitignore`, `.ignore` and
 //! `.palisadeignore` files are honoured, `.git` is skipped, and symbolic links are never
 //! followed, so a scan cannot wander outside the tree it was pointed at. Explicit file
-//! arguments are always scanned. The order is sorted, so output does not depend on the walk.
+//! arguments are always scanned. `.terraform` directories (what `terraform init` fetched) are
+//! not walked: the Terraform normalizer reads the modules in them through their callers. The order is sorted, so output does not depend on the walk.
 
 use std::path::{Path, PathBuf};
 
@@ -16,6 +17,8 @@ pub struct SourceFile {
     pub display: String,
     /// Where to read it.
     pub path: PathBuf,
+    /// Named on the command line rather than found by walking a directory.
+    pub explicit: bool,
 }
 
 /// What discovery found.
@@ -42,6 +45,7 @@ pub fn discover(paths: &[PathBuf]) -> Discovered {
             Ok(meta) if meta.is_file() => found.files.push(SourceFile {
                 display: display_root,
                 path: root.clone(),
+                explicit: true,
             }),
             Ok(_) => walk(root, &mut found),
         }
@@ -58,7 +62,9 @@ fn walk(root: &Path, found: &mut Discovered) {
         .follow_links(false)
         .require_git(false)
         .add_custom_ignore_filename(".palisadeignore")
-        .filter_entry(|entry| entry.file_name() != ".git")
+        // `.terraform` holds what `terraform init` fetched (providers, module copies); modules
+        // in it are read through the root module that uses them.
+        .filter_entry(|entry| entry.file_name() != ".git" && entry.file_name() != ".terraform")
         .build();
     for entry in walker {
         let entry = match entry {
@@ -81,7 +87,11 @@ fn walk(root: &Path, found: &mut Discovered) {
             found.skipped.push(display);
             continue;
         }
-        found.files.push(SourceFile { display, path });
+        found.files.push(SourceFile {
+            display,
+            path,
+            explicit: false,
+        });
     }
 }
 
@@ -108,6 +118,7 @@ mod tests {
             ("ignored/x.yaml", "a: 1"),
             (".palisadeignore", "ignored/\n"),
             (".git/config", "x"),
+            (".terraform/modules/vpc/main.tf", "resource \"x\" \"y\" {}"),
             ("chart/Chart.yaml", "name: c"),
             ("chart/templates/deploy.yaml", "{{ .Values }}"),
         ] {

@@ -12,7 +12,7 @@
 //! # Ok::<(), palisade::ConfigError>(())
 //! ```
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -360,19 +360,32 @@ impl Session {
             max_file_bytes: self.config.max_file_bytes(),
             ..palisade_normalize::Limits::default()
         };
-        let normalized: Vec<(Vec<Resource>, Vec<Diagnostic>, bool)> = discovered
-            .files
-            .par_iter()
-            .map(|file| normalize(file, &limits))
+        let jobs = jobs(&discovered.files);
+        let outputs: Vec<Normalization> = jobs.par_iter().map(|job| job.run(&limits)).collect();
+        // A directory some root module in this scan follows as a local module is read through
+        // that root (its resources get the `module.<name>.` prefix), not as a root of its own.
+        let followed: HashSet<PathBuf> = outputs
+            .iter()
+            .flat_map(|o| o.local_modules.iter().cloned())
             .collect();
         let mut resources = Vec::new();
         let mut units = Vec::new();
         let mut files = 0;
-        for (unit, (found, diagnostics, read)) in normalized.into_iter().enumerate() {
-            files += usize::from(read);
-            units.extend(found.iter().map(|r| joinable(&r.kind).then_some(unit)));
-            resources.extend(found);
-            errors.extend(diagnostics.into_iter().map(ScanError::from));
+        for (unit, (job, output)) in jobs.iter().zip(outputs).enumerate() {
+            files += output.files;
+            if let Job::Terraform { dir, .. } = job
+                && std::fs::canonicalize(dir).is_ok_and(|dir| followed.contains(&dir))
+            {
+                continue;
+            }
+            units.extend(
+                output
+                    .resources
+                    .iter()
+                    .map(|r| joinable(&r.kind).then_some(unit)),
+            );
+            resources.extend(output.resources);
+            errors.extend(output.diagnostics.into_iter().map(ScanError::from));
         }
 
         let attributes: Vec<String> = resources
@@ -535,6 +548,98 @@ impl Session {
             });
         }
         (findings, errors, logs)
+    }
+}
+
+/// One unit of normalization.
+enum Job<'a> {
+    /// A file normalized on its own.
+    File(&'a SourceFile),
+    /// The Terraform files found in one directory: a root module (unless another root in the
+    /// scan calls it as a module).
+    Terraform {
+        dir: PathBuf,
+        display: String,
+        files: usize,
+    },
+}
+
+/// What one job produced.
+struct Normalization {
+    resources: Vec<Resource>,
+    diagnostics: Vec<Diagnostic>,
+    /// Files read.
+    files: usize,
+    /// Canonical directories followed as local Terraform modules.
+    local_modules: Vec<PathBuf>,
+}
+
+/// The jobs for the discovered files, in file order: Terraform files found by walking are
+/// grouped by directory, as Terraform reads a module; every other file, and a Terraform file
+/// named on the command line, is a job of its own.
+fn jobs(files: &[SourceFile]) -> Vec<Job<'_>> {
+    let mut jobs = Vec::new();
+    let mut terraform_dirs: HashMap<&Path, usize> = HashMap::new();
+    for file in files {
+        if file.explicit || !palisade_normalize::terraform::hcl::is_candidate(&file.path) {
+            jobs.push(Job::File(file));
+            continue;
+        }
+        let dir = file.path.parent().unwrap_or(Path::new("."));
+        match terraform_dirs.get(dir) {
+            Some(&at) => {
+                if let Job::Terraform { files, .. } = &mut jobs[at] {
+                    *files += 1;
+                }
+            }
+            None => {
+                terraform_dirs.insert(dir, jobs.len());
+                let display = Path::new(&file.display)
+                    .parent()
+                    .map(|d| d.to_string_lossy().replace('\\', "/"))
+                    .unwrap_or_default();
+                jobs.push(Job::Terraform {
+                    dir: dir.to_path_buf(),
+                    display: if display.is_empty() {
+                        ".".into()
+                    } else {
+                        display
+                    },
+                    files: 1,
+                });
+            }
+        }
+    }
+    jobs
+}
+
+impl Job<'_> {
+    fn run(&self, limits: &palisade_normalize::Limits) -> Normalization {
+        match self {
+            Job::File(file) => {
+                let (resources, diagnostics, read) = normalize(file, limits);
+                Normalization {
+                    resources,
+                    diagnostics,
+                    files: usize::from(read),
+                    local_modules: Vec::new(),
+                }
+            }
+            Job::Terraform {
+                dir,
+                display,
+                files,
+            } => {
+                let output =
+                    palisade_normalize::terraform::hcl::normalize_directory(dir, display, limits);
+                Normalization {
+                    resources: output.normalized.resources,
+                    diagnostics: output.normalized.diagnostics,
+                    files: *files,
+                    local_modules: output.local_modules,
+                }
+            }
+        }
     }
 }
 
