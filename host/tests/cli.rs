@@ -17,6 +17,19 @@ fn examples_give_findings_at_exact_lines() {
             26,
         ),
         ("k8s/image-latest-tag", "examples/kubernetes/web.yaml", 19),
+        // A module input set in terraform.tfvars opens SSH in the local module.
+        (
+            "aws/sg-open-ingress",
+            "examples/terraform/modules/network/main.tf",
+            35,
+        ),
+        // A variable set in terraform.tfvars makes the database public.
+        ("aws/rds-public", "examples/terraform/main.tf", 65),
+        ("aws/ec2-imdsv1", "examples/terraform/main.tf", 97),
+        ("aws/sg-open-ingress", "examples/cloudformation/storage.yaml", 73),
+        // A parameter default decides `PubliclyAccessible: !Ref ReportsPublic`.
+        ("aws/rds-public", "examples/cloudformation/storage.yaml", 62),
+        ("docker/curl-pipe-shell", "examples/docker/Dockerfile", 15),
         ("k8s/secret-in-env", "examples/kubernetes/web.yaml", 24),
         (
             "k8s/host-namespaces",
@@ -83,6 +96,82 @@ fn one_rule_finds_privileged_containers_in_every_workload_kind_at_the_privileged
             .into()
         )
     );
+}
+
+#[test]
+fn terraform_modules_are_read_through_their_callers_with_inputs_from_tfvars() {
+    let (_, report, stderr) = scan_json(&["examples/"], &workspace());
+    let ids: Vec<&str> = report["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter(|f| f["file"] == "examples/terraform/modules/network/main.tf")
+        .map(|f| f["resource"].as_str().expect("resource"))
+        .collect();
+    assert!(!ids.is_empty(), "{stderr}");
+    assert!(
+        ids.iter().all(|id| id.starts_with("module.network.")),
+        "the module is not also scanned as a root of its own: {ids:?}"
+    );
+}
+
+#[test]
+fn malformed_terraform_is_an_error_with_its_line_and_the_rest_of_the_module_is_judged() {
+    let dir = tree(&[
+        (
+            "infra/main.tf",
+            "resource \"aws_security_group\" \"ssh\" {\n  ingress {\n    from_port   = 22\n    to_port     = 22\n    protocol    = \"tcp\"\n    cidr_blocks = [\"0.0.0.0/0\"]\n  }\n}\n",
+        ),
+        (
+            "infra/broken.tf",
+            "locals {\n  a = 1\n}\n\nresource \"aws_s3_bucket\" \"x\" {\n  bucket = \"x\"\n  tags = {\n}\n",
+        ),
+        ("deploy.yaml", PRIVILEGED_DEPLOYMENT),
+    ]);
+    let (code, report, _) = scan_json(&["."], dir.path());
+    assert_eq!(code, 2, "errors win over findings");
+    let errors = report["errors"].as_array().expect("errors");
+    assert_eq!(errors.len(), 1, "{errors:#?}");
+    assert_eq!(errors[0]["file"], "./infra/broken.tf");
+    assert!(errors[0]["line"].as_u64().is_some(), "{errors:#?}");
+    let lines = finding_lines(&report);
+    assert!(
+        lines.contains(&("aws/sg-open-ingress".into(), "./infra/main.tf".into(), 6)),
+        "{lines:#?}"
+    );
+    assert!(lines.iter().any(|(_, file, _)| file == "./deploy.yaml"));
+}
+
+#[test]
+fn terraform_cycles_and_module_recursion_are_errors_not_hangs() {
+    let dir = tree(&[
+        (
+            "main.tf",
+            "locals {\n  a = local.b\n  b = local.a\n}\n\nmodule \"self\" {\n  source = \"./\"\n}\n\nresource \"aws_kms_key\" \"k\" {\n  description = local.a\n}\n",
+        ),
+    ]);
+    let (code, report, _) = scan_json(&["."], dir.path());
+    assert_eq!(code, 2);
+    let messages: Vec<&str> = report["errors"]
+        .as_array()
+        .expect("errors")
+        .iter()
+        .map(|e| e["message"].as_str().expect("message"))
+        .collect();
+    assert!(
+        messages.iter().any(|m| m.contains("local.a")),
+        "the cycle is named: {messages:#?}"
+    );
+    assert!(
+        messages.iter().any(|m| m.contains("itself") || m.contains("recurs")),
+        "the recursion is named: {messages:#?}"
+    );
+    // The key is judged even so: rotation is off.
+    assert!(finding_lines(&report).contains(&(
+        "aws/kms-rotation-disabled".into(),
+        "./main.tf".into(),
+        10
+    )));
 }
 
 #[test]

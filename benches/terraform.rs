@@ -1,0 +1,92 @@
+//! Terraform at scale: a generated tree of 2,000 files (200 root modules of ten files, each
+//! calling one shared local module; see `terraform_tree.py`).
+//!
+//! - `normalize`: every root module normalized on one core, modules followed, as bytes of HCL
+//!   per second (the shared module counts once per root that reads it);
+//! - `scan`: the `palisade` binary scanning the whole tree with the built-in packs and a warm
+//!   compile cache, a new process each time, as a pipeline runs it.
+//!
+//! Run with `cargo bench -p palisade --bench terraform`. `compare_checkov.py` runs checkov on
+//! the same tree.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use palisade_normalize::Limits;
+use palisade_normalize::terraform::hcl::normalize_directory;
+
+fn bench(c: &mut Criterion) {
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let tree = dir.path().join("tree");
+    let status = Command::new("python3")
+        .arg(workspace.join("benches/terraform_tree.py"))
+        .arg(&tree)
+        .args(["--files", "2000"])
+        .status()
+        .expect("python3 runs the generator");
+    assert!(status.success(), "the generator failed");
+
+    let mut roots: Vec<PathBuf> = std::fs::read_dir(tree.join("services"))
+        .expect("services/")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    roots.sort();
+    let module_bytes = dir_bytes(&tree.join("modules/bucket"));
+    let bytes: u64 = roots
+        .iter()
+        .map(|root| dir_bytes(root) + module_bytes)
+        .sum();
+    let limits = Limits::default();
+    let normalize_all = || {
+        let mut resources = 0;
+        for root in &roots {
+            let output = normalize_directory(root, "tree", &limits);
+            assert!(output.normalized.diagnostics.is_empty());
+            resources += output.normalized.resources.len();
+        }
+        resources
+    };
+    let resources = normalize_all();
+
+    let mut group = c.benchmark_group("terraform 2,000 files");
+    group.sample_size(20);
+    group.throughput(Throughput::Bytes(bytes));
+    group.bench_function(
+        format!("normalize ({} KiB, {resources} resources, one core)", bytes >> 10),
+        |b| b.iter(normalize_all),
+    );
+
+    let cache = dir.path().join("cache");
+    let scan = || {
+        let output = Command::new(env!("CARGO_BIN_EXE_palisade"))
+            .arg("scan")
+            .arg(&tree)
+            .args(["--format", "json"])
+            .env("PALISADE_CACHE_DIR", &cache)
+            .output()
+            .expect("palisade runs");
+        assert_eq!(output.status.code(), Some(1), "the tree has findings");
+        output
+    };
+    scan(); // warm the compile cache
+    group.throughput(Throughput::Elements(2000));
+    group.bench_function("palisade scan (new process, warm cache)", |b| b.iter(scan));
+    group.finish();
+}
+
+/// Bytes of the Terraform files directly in `dir`.
+fn dir_bytes(dir: &Path) -> u64 {
+    std::fs::read_dir(dir)
+        .expect("dir")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| palisade_normalize::terraform::hcl::is_candidate(p))
+        .map(|p| std::fs::metadata(p).expect("metadata").len())
+        .sum()
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
