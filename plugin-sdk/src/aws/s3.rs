@@ -1,0 +1,916 @@
+//! Amazon S3 buckets: one view per bucket, however many resources configure it.
+//!
+//! A bucket's settings can sit on the bucket itself (CloudFormation; the AWS provider before
+//! v4: `acl`, `grant`, `policy`, `versioning`, `logging`, `server_side_encryption_configuration`)
+//! or in separate resources that name the bucket (provider v4 and later:
+//! `aws_s3_bucket_acl`, `aws_s3_bucket_public_access_block`, `aws_s3_bucket_policy`,
+//! `aws_s3_bucket_versioning`, `aws_s3_bucket_logging`,
+//! `aws_s3_bucket_server_side_encryption_configuration`; CloudFormation's
+//! `AWS::S3::BucketPolicy`). [`Bucket`] gathers them all from the batch.
+//!
+//! A separate resource belongs to a bucket when its `bucket` (CloudFormation: `Bucket`) refers
+//! to the bucket (`aws_s3_bucket.logs.id`, `!Ref Logs`) or equals the bucket's name literally
+//! (what a plan shows for a name known before apply). Every setting is a [`Setting`]: the field
+//! and the resource it is written in, so a finding about a separate resource is reported on that
+//! resource and its line.
+//!
+//! What cannot be decided statically never counts as missing: a separate resource whose bucket
+//! is not known may configure any bucket of the batch ([`Settings::maybe_elsewhere`]), and a
+//! bucket with such a setting is not reported for lacking it. In a plan, the provider's computed
+//! bucket blocks (`versioning`, `logging`… known only after apply because the configuration does
+//! not set them) read as absent.
+
+use crate::aws::iam::{self, PolicyDocument};
+use crate::aws::{Field, Source, is_unknown, reference, resolve};
+use crate::{Report, Resource, Value};
+
+const TF_BUCKET: &str = "terraform/aws_s3_bucket";
+const TF_ACL: &str = "terraform/aws_s3_bucket_acl";
+const TF_PUBLIC_ACCESS_BLOCK: &str = "terraform/aws_s3_bucket_public_access_block";
+const TF_ACCOUNT_PUBLIC_ACCESS_BLOCK: &str = "terraform/aws_s3_account_public_access_block";
+const TF_POLICY: &str = "terraform/aws_s3_bucket_policy";
+const TF_ENCRYPTION: &str = "terraform/aws_s3_bucket_server_side_encryption_configuration";
+const TF_VERSIONING: &str = "terraform/aws_s3_bucket_versioning";
+const TF_LOGGING: &str = "terraform/aws_s3_bucket_logging";
+const CFN_BUCKET: &str = "cloudformation/AWS::S3::Bucket";
+const CFN_POLICY: &str = "cloudformation/AWS::S3::BucketPolicy";
+
+/// The bucket resources themselves.
+pub const BUCKET_KINDS: &[&str] = &[TF_BUCKET, CFN_BUCKET];
+
+/// Kinds that may hold a bucket's public exposure: ACLs, public-access blocks, bucket policies
+/// and the policy documents they are built from.
+pub const PUBLIC_ACCESS_KINDS: &[&str] = &[
+    TF_BUCKET,
+    TF_ACL,
+    TF_PUBLIC_ACCESS_BLOCK,
+    TF_ACCOUNT_PUBLIC_ACCESS_BLOCK,
+    TF_POLICY,
+    iam::POLICY_DOCUMENT_KIND,
+    CFN_BUCKET,
+    CFN_POLICY,
+];
+
+/// Kinds that may hold a bucket's default encryption.
+pub const ENCRYPTION_KINDS: &[&str] = &[TF_BUCKET, TF_ENCRYPTION, CFN_BUCKET];
+
+/// Kinds that may hold a bucket's versioning.
+pub const VERSIONING_KINDS: &[&str] = &[TF_BUCKET, TF_VERSIONING, CFN_BUCKET];
+
+/// Kinds that may hold a bucket's access logging, or show it is itself a log target (its ACL,
+/// its policy granting the logging service, another bucket's logging).
+pub const LOGGING_KINDS: &[&str] = &[
+    TF_BUCKET,
+    TF_LOGGING,
+    TF_ACL,
+    TF_POLICY,
+    iam::POLICY_DOCUMENT_KIND,
+    CFN_BUCKET,
+    CFN_POLICY,
+];
+
+/// The service principal S3 server access logs are delivered by.
+const LOG_DELIVERY_SERVICE: &str = "logging.s3.amazonaws.com";
+
+/// A bucket setting: the field and the resource it is written in.
+#[derive(Debug, Clone)]
+pub struct Setting<'b, 'r> {
+    pub resource: &'b Resource<'r>,
+    pub field: Field<'r>,
+}
+
+impl<'b, 'r> Setting<'b, 'r> {
+    fn at(resource: &'b Resource<'r>, pointer: impl Into<String>) -> Self {
+        Setting {
+            resource,
+            field: Field::at(resource, pointer),
+        }
+    }
+
+    fn member(&self, key: &str) -> Self {
+        Setting {
+            resource: self.resource,
+            field: self.field.member(key),
+        }
+    }
+
+    /// The pointer of the field, for a finding.
+    pub fn pointer(&self) -> &str {
+        &self.field.pointer
+    }
+}
+
+/// The settings of one kind a bucket has, and whether it may have more the batch does not show.
+#[derive(Debug, Clone)]
+pub struct Settings<T> {
+    pub found: Vec<T>,
+    /// True when a setting of this kind exists whose bucket is not known statically (or the
+    /// bucket's own value is not known), so it may apply to this bucket.
+    pub maybe_elsewhere: bool,
+}
+
+impl<T> Default for Settings<T> {
+    fn default() -> Self {
+        Settings {
+            found: Vec::new(),
+            maybe_elsewhere: false,
+        }
+    }
+}
+
+impl<T> Settings<T> {
+    /// True when the bucket is known to have no setting of this kind.
+    pub fn is_missing(&self) -> bool {
+        self.found.is_empty() && !self.maybe_elsewhere
+    }
+}
+
+/// A canned ACL (`acl`, CloudFormation `AccessControl`).
+#[derive(Debug, Clone)]
+pub struct Acl<'b, 'r> {
+    pub setting: Setting<'b, 'r>,
+    /// The ACL's name in S3's spelling: `public-read`, `log-delivery-write`… (CloudFormation's
+    /// `PublicRead` becomes `public-read`).
+    pub name: String,
+}
+
+impl Acl<'_, '_> {
+    /// True for the ACLs that let anyone, or any AWS account, read or write.
+    pub fn is_public(&self) -> bool {
+        matches!(
+            self.name.as_str(),
+            "public-read" | "public-read-write" | "authenticated-read"
+        )
+    }
+}
+
+/// A grant to a group (`grant` blocks, `access_control_policy.grant`); the setting is the
+/// grantee's URI.
+#[derive(Debug, Clone)]
+pub struct Grant<'b, 'r> {
+    pub setting: Setting<'b, 'r>,
+    pub uri: String,
+}
+
+impl Grant<'_, '_> {
+    /// True for grants to everyone (`AllUsers`) or to every AWS account (`AuthenticatedUsers`).
+    pub fn is_public(&self) -> bool {
+        self.uri.ends_with("/global/AllUsers") || self.uri.ends_with("/global/AuthenticatedUsers")
+    }
+}
+
+/// A public-access block: its four flags (absent flags are `false` in S3).
+#[derive(Debug, Clone)]
+pub struct PublicAccessBlock<'b, 'r> {
+    /// The block itself (the resource for Terraform, `PublicAccessBlockConfiguration` for
+    /// CloudFormation).
+    pub setting: Setting<'b, 'r>,
+    pub block_public_acls: Setting<'b, 'r>,
+    pub block_public_policy: Setting<'b, 'r>,
+    pub ignore_public_acls: Setting<'b, 'r>,
+    pub restrict_public_buckets: Setting<'b, 'r>,
+}
+
+impl<'b, 'r> PublicAccessBlock<'b, 'r> {
+    fn new(setting: Setting<'b, 'r>, names: [&str; 4]) -> Self {
+        let [acls, policy, ignore, restrict] = names;
+        PublicAccessBlock {
+            block_public_acls: setting.member(acls),
+            block_public_policy: setting.member(policy),
+            ignore_public_acls: setting.member(ignore),
+            restrict_public_buckets: setting.member(restrict),
+            setting,
+        }
+    }
+
+    /// The four flags with their names as written.
+    pub fn flags(&self) -> [&Setting<'b, 'r>; 4] {
+        [
+            &self.block_public_acls,
+            &self.block_public_policy,
+            &self.ignore_public_acls,
+            &self.restrict_public_buckets,
+        ]
+    }
+
+    /// True when all four flags are known to be on.
+    pub fn blocks_everything(&self) -> bool {
+        self.flags().iter().all(|f| f.field.as_bool() == Some(true))
+    }
+
+    /// True when a flag is neither known on nor known off.
+    pub fn is_partly_unknown(&self) -> bool {
+        self.flags()
+            .iter()
+            .any(|f| !f.field.is_absent() && f.field.as_bool().is_none())
+    }
+}
+
+/// A bucket policy: the field holding it and the document it is.
+#[derive(Debug, Clone)]
+pub struct BucketPolicy<'b, 'r> {
+    pub setting: Setting<'b, 'r>,
+    pub document: PolicyDocument<'b, 'r>,
+}
+
+/// Default encryption: the configuration block.
+#[derive(Debug, Clone)]
+pub struct Encryption<'b, 'r> {
+    pub configuration: Setting<'b, 'r>,
+}
+
+/// Versioning: the field that says whether it is on (`versioning.enabled`,
+/// `versioning_configuration.status`, `VersioningConfiguration.Status`).
+#[derive(Debug, Clone)]
+pub struct Versioning<'b, 'r> {
+    pub status: Setting<'b, 'r>,
+}
+
+impl Versioning<'_, '_> {
+    /// `Some(true)` when on, `Some(false)` when off (`Suspended`, `Disabled`, `false`, or the
+    /// status left out, which S3 and the provider read as off), `None` when not known.
+    pub fn enabled(&self) -> Option<bool> {
+        let value = self.status.field.value;
+        if value.is_null() {
+            return Some(false);
+        }
+        if let Some(enabled) = self.status.field.as_bool() {
+            return Some(enabled);
+        }
+        match value.as_str()? {
+            "Enabled" => Some(true),
+            "Suspended" | "Disabled" => Some(false),
+            _ => None,
+        }
+    }
+}
+
+/// Server access logging: the configuration and where it delivers.
+#[derive(Debug, Clone)]
+pub struct Logging<'b, 'r> {
+    pub configuration: Setting<'b, 'r>,
+    pub target: Setting<'b, 'r>,
+}
+
+/// One bucket with every setting the batch gives it.
+#[derive(Debug, Clone)]
+pub struct Bucket<'b, 'r> {
+    /// The bucket resource; `None` for a separate resource whose bucket is not in the batch (or
+    /// not known), judged on its own settings only.
+    pub resource: Option<&'b Resource<'r>>,
+    pub acls: Settings<Acl<'b, 'r>>,
+    pub grants: Vec<Grant<'b, 'r>>,
+    pub public_access_blocks: Settings<PublicAccessBlock<'b, 'r>>,
+    /// Account-wide public-access blocks of the batch (Terraform
+    /// `aws_s3_account_public_access_block`), which cover every bucket.
+    pub account_public_access_blocks: Vec<PublicAccessBlock<'b, 'r>>,
+    pub policies: Settings<BucketPolicy<'b, 'r>>,
+    pub encryption: Settings<Encryption<'b, 'r>>,
+    pub versioning: Settings<Versioning<'b, 'r>>,
+    pub logging: Settings<Logging<'b, 'r>>,
+    /// Whether the bucket receives other buckets' access logs (`log-delivery-write` ACL, a
+    /// policy granting the logging service, or another bucket's logging target); `None` when a
+    /// logging target of the batch is not known.
+    pub log_target: Option<bool>,
+}
+
+impl<'b, 'r> Bucket<'b, 'r> {
+    fn empty(resource: Option<&'b Resource<'r>>) -> Self {
+        Bucket {
+            resource,
+            acls: Settings::default(),
+            grants: Vec::new(),
+            public_access_blocks: Settings::default(),
+            account_public_access_blocks: Vec::new(),
+            policies: Settings::default(),
+            encryption: Settings::default(),
+            versioning: Settings::default(),
+            logging: Settings::default(),
+            log_target: Some(false),
+        }
+    }
+
+    /// The view of the bucket resource `bucket`, with the settings of `batch` that belong to it.
+    pub fn new(batch: &'b [Resource<'r>], bucket: &'b Resource<'r>) -> Self {
+        let mut view = Bucket::empty(Some(bucket));
+        view.read(batch, bucket);
+        let name = bucket_name(bucket);
+        for related in batch.iter().filter(|r| is_separate_setting(r.kind)) {
+            let join = join(batch, related);
+            if join.buckets.iter().any(|b| iam::same(b, bucket)) {
+                view.read(batch, related);
+            } else if join.may_be(&name) {
+                view.mark_maybe(related.kind);
+            }
+        }
+        for account in batch
+            .iter()
+            .filter(|r| r.kind == TF_ACCOUNT_PUBLIC_ACCESS_BLOCK)
+        {
+            view.account_public_access_blocks
+                .push(terraform_public_access_block(account));
+        }
+        view.prefer_separate_resources(bucket);
+        view.log_target = log_target(batch, bucket, &name, &view);
+        view
+    }
+
+    /// Drops the bucket's own value of each setting a separate resource also configures: with
+    /// provider v4 and later the bucket's blocks are computed from those resources (a plan of an
+    /// existing bucket shows its state before they apply), and the provider documents the
+    /// separate resource as the one that wins.
+    fn prefer_separate_resources(&mut self, bucket: &Resource<'_>) {
+        fn keep_separate<T>(items: &mut Vec<T>, separate: impl Fn(&T) -> bool) {
+            if items.iter().any(&separate) {
+                items.retain(separate);
+            }
+        }
+        let separate_acl = self
+            .acls
+            .found
+            .iter()
+            .map(|a| a.setting.resource)
+            .chain(self.grants.iter().map(|g| g.setting.resource))
+            .any(|r| !iam::same(r, bucket));
+        if separate_acl {
+            self.acls
+                .found
+                .retain(|a| !iam::same(a.setting.resource, bucket));
+            self.grants
+                .retain(|g| !iam::same(g.setting.resource, bucket));
+        }
+        keep_separate(&mut self.policies.found, |p| {
+            !iam::same(p.setting.resource, bucket)
+        });
+        keep_separate(&mut self.encryption.found, |e| {
+            !iam::same(e.configuration.resource, bucket)
+        });
+        keep_separate(&mut self.versioning.found, |v| {
+            !iam::same(v.status.resource, bucket)
+        });
+        keep_separate(&mut self.logging.found, |l| {
+            !iam::same(l.configuration.resource, bucket)
+        });
+    }
+
+    /// True when an account-wide block covers the bucket, or may (a flag not known).
+    pub fn account_blocks_public_access(&self) -> bool {
+        self.account_public_access_blocks
+            .iter()
+            .any(|b| b.blocks_everything() || b.is_partly_unknown())
+    }
+
+    /// Where a finding about something the bucket lacks belongs: the bucket resource's first
+    /// line.
+    pub fn missing_pointer(&self) -> &'static str {
+        ""
+    }
+
+    /// Reads the settings `resource` (the bucket or a separate resource) holds.
+    fn read(&mut self, batch: &'b [Resource<'r>], resource: &'b Resource<'r>) {
+        match resource.kind {
+            TF_BUCKET => self.read_terraform_bucket(batch, resource),
+            TF_ACL => {
+                self.read_acl(Setting::at(resource, "/acl"), false);
+                let policy = Setting::at(resource, "/access_control_policy");
+                for block in policy.field.elements() {
+                    for grant in block.member("grant").elements() {
+                        for grantee in grant.member("grantee").elements() {
+                            self.read_grant(Setting {
+                                resource,
+                                field: grantee.member("uri"),
+                            });
+                        }
+                    }
+                }
+            }
+            TF_PUBLIC_ACCESS_BLOCK => self
+                .public_access_blocks
+                .found
+                .push(terraform_public_access_block(resource)),
+            TF_POLICY => self.read_policy(batch, Setting::at(resource, "/policy"), false),
+            TF_ENCRYPTION => self.encryption.found.push(Encryption {
+                configuration: Setting::at(resource, "/rule"),
+            }),
+            TF_VERSIONING => {
+                let configuration = Setting::at(resource, "/versioning_configuration");
+                match present(configuration.field.value, false) {
+                    Presence::Present => {
+                        for block in configuration.field.elements() {
+                            self.versioning.found.push(Versioning {
+                                status: Setting {
+                                    resource,
+                                    field: block.member("status"),
+                                },
+                            });
+                        }
+                    }
+                    Presence::Unknown => self.versioning.maybe_elsewhere = true,
+                    Presence::Absent => {}
+                }
+            }
+            TF_LOGGING => self.logging.found.push(Logging {
+                configuration: Setting::at(resource, ""),
+                target: Setting::at(resource, "/target_bucket"),
+            }),
+            CFN_BUCKET => self.read_cloudformation_bucket(resource),
+            CFN_POLICY => self.read_policy(
+                batch,
+                Setting::at(resource, "/properties/PolicyDocument"),
+                false,
+            ),
+            _ => {}
+        }
+    }
+
+    fn read_terraform_bucket(&mut self, batch: &'b [Resource<'r>], bucket: &'b Resource<'r>) {
+        self.read_acl(Setting::at(bucket, "/acl"), true);
+        let grants = Setting::at(bucket, "/grant");
+        if present(grants.field.value, true) == Presence::Present {
+            for grant in grants.field.elements() {
+                self.read_grant(Setting {
+                    resource: bucket,
+                    field: grant.member("uri"),
+                });
+            }
+        }
+        self.read_policy(batch, Setting::at(bucket, "/policy"), true);
+        let encryption = Setting::at(bucket, "/server_side_encryption_configuration");
+        match present(encryption.field.value, true) {
+            Presence::Present => self.encryption.found.push(Encryption {
+                configuration: encryption,
+            }),
+            Presence::Unknown => self.encryption.maybe_elsewhere = true,
+            Presence::Absent => {}
+        }
+        let versioning = Setting::at(bucket, "/versioning");
+        match present(versioning.field.value, true) {
+            Presence::Present => {
+                for block in versioning.field.elements() {
+                    self.versioning.found.push(Versioning {
+                        status: Setting {
+                            resource: bucket,
+                            field: block.member("enabled"),
+                        },
+                    });
+                }
+            }
+            Presence::Unknown => self.versioning.maybe_elsewhere = true,
+            Presence::Absent => {}
+        }
+        let logging = Setting::at(bucket, "/logging");
+        match present(logging.field.value, true) {
+            Presence::Present => {
+                for block in logging.field.elements() {
+                    self.logging.found.push(Logging {
+                        target: Setting {
+                            resource: bucket,
+                            field: block.member("target_bucket"),
+                        },
+                        configuration: Setting {
+                            resource: bucket,
+                            field: block,
+                        },
+                    });
+                }
+            }
+            Presence::Unknown => self.logging.maybe_elsewhere = true,
+            Presence::Absent => {}
+        }
+    }
+
+    fn read_cloudformation_bucket(&mut self, bucket: &'b Resource<'r>) {
+        self.read_acl(Setting::at(bucket, "/properties/AccessControl"), false);
+        let block = Setting::at(bucket, "/properties/PublicAccessBlockConfiguration");
+        match present(block.field.value, false) {
+            Presence::Present => self.public_access_blocks.found.push(PublicAccessBlock::new(
+                block,
+                [
+                    "BlockPublicAcls",
+                    "BlockPublicPolicy",
+                    "IgnorePublicAcls",
+                    "RestrictPublicBuckets",
+                ],
+            )),
+            Presence::Unknown => self.public_access_blocks.maybe_elsewhere = true,
+            Presence::Absent => {}
+        }
+        let encryption = Setting::at(bucket, "/properties/BucketEncryption");
+        match present(encryption.field.value, false) {
+            Presence::Present => self.encryption.found.push(Encryption {
+                configuration: encryption,
+            }),
+            Presence::Unknown => self.encryption.maybe_elsewhere = true,
+            Presence::Absent => {}
+        }
+        let versioning = Setting::at(bucket, "/properties/VersioningConfiguration");
+        match present(versioning.field.value, false) {
+            Presence::Present => self.versioning.found.push(Versioning {
+                status: versioning.member("Status"),
+            }),
+            Presence::Unknown => self.versioning.maybe_elsewhere = true,
+            Presence::Absent => {}
+        }
+        let logging = Setting::at(bucket, "/properties/LoggingConfiguration");
+        match present(logging.field.value, false) {
+            Presence::Present => self.logging.found.push(Logging {
+                target: logging.member("DestinationBucketName"),
+                configuration: logging,
+            }),
+            Presence::Unknown => self.logging.maybe_elsewhere = true,
+            Presence::Absent => {}
+        }
+    }
+
+    fn read_acl(&mut self, setting: Setting<'b, 'r>, computed: bool) {
+        match present(setting.field.value, computed) {
+            Presence::Present => match setting.field.as_str() {
+                Some(name) => {
+                    let name = acl_name(name);
+                    self.acls.found.push(Acl { setting, name });
+                }
+                None => self.acls.maybe_elsewhere = true,
+            },
+            Presence::Unknown => self.acls.maybe_elsewhere = true,
+            Presence::Absent => {}
+        }
+    }
+
+    fn read_grant(&mut self, setting: Setting<'b, 'r>) {
+        if let Some(uri) = setting.field.as_str() {
+            let uri = uri.to_string();
+            self.grants.push(Grant { setting, uri });
+        }
+    }
+
+    fn read_policy(&mut self, batch: &'b [Resource<'r>], setting: Setting<'b, 'r>, computed: bool) {
+        match present(setting.field.value, computed) {
+            Presence::Absent => {}
+            Presence::Unknown if setting.field.value.get("$ref").is_null() => {
+                self.policies.maybe_elsewhere = true
+            }
+            _ => {
+                if let Some(document) =
+                    PolicyDocument::from_field(batch, setting.resource, &setting.field)
+                {
+                    self.policies.maybe_elsewhere |= document.unknown;
+                    self.policies.found.push(BucketPolicy { setting, document });
+                }
+            }
+        }
+    }
+
+    /// Marks the settings a separate resource of `kind` holds as possibly this bucket's.
+    fn mark_maybe(&mut self, kind: &str) {
+        match kind {
+            TF_ACL => self.acls.maybe_elsewhere = true,
+            TF_PUBLIC_ACCESS_BLOCK => self.public_access_blocks.maybe_elsewhere = true,
+            TF_POLICY | CFN_POLICY => self.policies.maybe_elsewhere = true,
+            TF_ENCRYPTION => self.encryption.maybe_elsewhere = true,
+            TF_VERSIONING => self.versioning.maybe_elsewhere = true,
+            TF_LOGGING => self.logging.maybe_elsewhere = true,
+            _ => {}
+        }
+    }
+}
+
+/// Every bucket whose settings `resource` holds: the bucket itself; for a separate resource,
+/// the bucket(s) it configures (or a view of it alone when its bucket is not in the batch);
+/// for an `aws_iam_policy_document`, the buckets whose policy it builds.
+pub fn buckets_for<'b, 'r>(
+    batch: &'b [Resource<'r>],
+    resource: &Resource<'_>,
+) -> Vec<Bucket<'b, 'r>> {
+    let Some(this) = in_batch(batch, resource) else {
+        return Vec::new();
+    };
+    if BUCKET_KINDS.contains(&this.kind) {
+        return vec![Bucket::new(batch, this)];
+    }
+    if is_separate_setting(this.kind) {
+        let targets = join(batch, this).buckets;
+        if targets.is_empty() {
+            let mut view = Bucket::empty(None);
+            view.read(batch, this);
+            view.log_target = None;
+            return vec![view];
+        }
+        return targets.into_iter().map(|b| Bucket::new(batch, b)).collect();
+    }
+    if this.kind == iam::POLICY_DOCUMENT_KIND {
+        let mut buckets: Vec<Bucket<'b, 'r>> = Vec::new();
+        for holder in batch
+            .iter()
+            .filter(|r| r.kind == TF_POLICY || r.kind == TF_BUCKET)
+        {
+            let policy = holder.get("/policy");
+            let uses = policy
+                .get("$ref")
+                .as_str()
+                .and_then(|target| resolve(batch, holder, target))
+                .is_some_and(|r| iam::same(r, this));
+            if uses {
+                for bucket in buckets_for(batch, holder) {
+                    let seen = buckets.iter().any(|b| match (b.resource, bucket.resource) {
+                        (Some(x), Some(y)) => iam::same(x, y),
+                        _ => false,
+                    });
+                    if !seen {
+                        buckets.push(bucket);
+                    }
+                }
+            }
+        }
+        return buckets;
+    }
+    Vec::new()
+}
+
+/// The resource of `batch` that is `resource` (the same parsed attributes; else the same id,
+/// kind and file).
+pub fn in_batch<'b, 'r>(
+    batch: &'b [Resource<'r>],
+    resource: &Resource<'_>,
+) -> Option<&'b Resource<'r>> {
+    batch.iter().find(|r| iam::same(r, resource)).or_else(|| {
+        batch
+            .iter()
+            .find(|r| r.id == resource.id && r.kind == resource.kind && r.file == resource.file)
+    })
+}
+
+/// Findings about buckets, each kept only when the resource being checked holds it, once.
+///
+/// A rule judges every bucket the checked resource takes part in, adds every problem it sees
+/// with the setting it is in, and reports: problems in other resources are reported when those
+/// are checked, so each lands on its own line exactly once.
+pub struct Findings<'c, 'd> {
+    checked: &'c Resource<'d>,
+    found: Vec<(String, String)>,
+}
+
+impl<'c, 'd> Findings<'c, 'd> {
+    /// Findings for a check of `checked`.
+    pub fn new(checked: &'c Resource<'d>) -> Self {
+        Findings {
+            checked,
+            found: Vec::new(),
+        }
+    }
+
+    /// A problem at `pointer` in `resource`.
+    pub fn add(&mut self, resource: &Resource<'_>, pointer: &str, message: impl Into<String>) {
+        if iam::same(resource, self.checked) && !self.found.iter().any(|(p, _)| p == pointer) {
+            self.found.push((pointer.to_string(), message.into()));
+        }
+    }
+
+    /// A problem with `setting`.
+    pub fn add_setting(&mut self, setting: &Setting<'_, '_>, message: impl Into<String>) {
+        self.add(setting.resource, setting.pointer(), message);
+    }
+
+    /// Reports the problems kept.
+    pub fn report(self, report: &mut Report<'_, '_>) {
+        for (pointer, message) in self.found {
+            report.finding(pointer, message);
+        }
+    }
+}
+
+/// A readable name for a bucket in messages: its name when known, else its resource id.
+pub fn display_name<'r>(bucket: &Bucket<'_, 'r>) -> Option<String> {
+    let resource = bucket.resource?;
+    Some(match bucket_name(resource) {
+        Name::Known(name) => format!("`{name}`"),
+        _ => format!("`{}`", resource.id),
+    })
+}
+
+/// Whether a value is set, for the bucket's own blocks: `computed` blocks the provider fills in
+/// after apply read as absent when only apply knows them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Presence {
+    Absent,
+    Unknown,
+    Present,
+}
+
+fn present(value: &Value<'_>, computed: bool) -> Presence {
+    match value {
+        Value::Null => Presence::Absent,
+        Value::Array(items) if items.is_empty() => Presence::Absent,
+        Value::Str(s) if s.is_empty() => Presence::Absent,
+        _ if is_unknown(value) => {
+            if computed && value.get("$unknown").as_str() == Some("known after apply") {
+                Presence::Absent
+            } else {
+                Presence::Unknown
+            }
+        }
+        _ => Presence::Present,
+    }
+}
+
+/// An ACL name in S3's spelling (`PublicRead` → `public-read`).
+fn acl_name(name: &str) -> String {
+    if name.contains('-') || name.chars().all(|c| !c.is_ascii_uppercase()) {
+        return name.to_ascii_lowercase();
+    }
+    let mut out = String::with_capacity(name.len() + 4);
+    for (index, c) in name.chars().enumerate() {
+        if c.is_ascii_uppercase() && index > 0 {
+            out.push('-');
+        }
+        out.push(c.to_ascii_lowercase());
+    }
+    out
+}
+
+fn terraform_public_access_block<'b, 'r>(resource: &'b Resource<'r>) -> PublicAccessBlock<'b, 'r> {
+    PublicAccessBlock::new(
+        Setting::at(resource, ""),
+        [
+            "block_public_acls",
+            "block_public_policy",
+            "ignore_public_acls",
+            "restrict_public_buckets",
+        ],
+    )
+}
+
+/// True for the kinds that configure a bucket named in their `bucket` (`Bucket`) field.
+fn is_separate_setting(kind: &str) -> bool {
+    matches!(
+        kind,
+        TF_ACL
+            | TF_PUBLIC_ACCESS_BLOCK
+            | TF_POLICY
+            | TF_ENCRYPTION
+            | TF_VERSIONING
+            | TF_LOGGING
+            | CFN_POLICY
+    )
+}
+
+/// A bucket's name as far as it is known.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Name<'r> {
+    Known(&'r str),
+    /// Chosen by AWS or the provider (no name given), so nothing can name it literally.
+    Generated,
+    Unknown,
+}
+
+fn bucket_name<'r>(bucket: &Resource<'r>) -> Name<'r> {
+    let (value, fallback) = match Source::of(bucket) {
+        Some(Source::Terraform) => (bucket.get("/bucket"), bucket.get("/id")),
+        Some(Source::CloudFormation) => (bucket.get("/properties/BucketName"), &crate::NULL),
+        None => return Name::Unknown,
+    };
+    if let Some(name) = value.as_str().or_else(|| fallback.as_str()) {
+        return Name::Known(name);
+    }
+    if value.is_null() {
+        let prefix = bucket.get("/bucket_prefix");
+        if prefix.is_null() || prefix.as_str().is_some() {
+            return Name::Generated;
+        }
+    }
+    Name::Unknown
+}
+
+/// Which buckets a value naming a bucket designates.
+struct Join<'b, 'r> {
+    buckets: Vec<&'b Resource<'r>>,
+    uncertain: Uncertain,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Uncertain {
+    /// The buckets found are all it can be.
+    No,
+    /// A literal name no bucket of the batch is known by: it may be a bucket whose name is
+    /// unknown.
+    UnnamedBuckets,
+    /// It may be any bucket.
+    AnyBucket,
+}
+
+impl Join<'_, '_> {
+    fn may_be(&self, name: &Name<'_>) -> bool {
+        match self.uncertain {
+            Uncertain::No => false,
+            Uncertain::UnnamedBuckets => *name == Name::Unknown,
+            Uncertain::AnyBucket => true,
+        }
+    }
+}
+
+/// The buckets a separate setting resource configures.
+fn join<'b, 'r>(batch: &'b [Resource<'r>], resource: &Resource<'_>) -> Join<'b, 'r> {
+    let value = match Source::of(resource) {
+        Some(Source::Terraform) => resource.get("/bucket"),
+        Some(Source::CloudFormation) => resource.get("/properties/Bucket"),
+        None => &crate::NULL,
+    };
+    designated_buckets(batch, resource, value)
+}
+
+/// The buckets of `batch` a value written in `from` names: by reference or by literal name.
+fn designated_buckets<'b, 'r>(
+    batch: &'b [Resource<'r>],
+    from: &Resource<'_>,
+    value: &Value<'_>,
+) -> Join<'b, 'r> {
+    if let Some(name) = value.as_str() {
+        let buckets: Vec<_> = batch
+            .iter()
+            .filter(|b| BUCKET_KINDS.contains(&b.kind) && Source::of(b) == Source::of(from))
+            .filter(|b| Source::of(b) != Some(Source::CloudFormation) || b.file == from.file)
+            .filter(|b| bucket_name(b) == Name::Known(name))
+            .collect();
+        let uncertain = if buckets.is_empty() {
+            Uncertain::UnnamedBuckets
+        } else {
+            Uncertain::No
+        };
+        return Join { buckets, uncertain };
+    }
+    if value.is_null() {
+        return Join {
+            buckets: Vec::new(),
+            uncertain: Uncertain::No,
+        };
+    }
+    let target = reference(value)
+        .and_then(|target| resolve(batch, from, target))
+        .filter(|r| BUCKET_KINDS.contains(&r.kind));
+    match target {
+        Some(bucket) => Join {
+            buckets: vec![bucket],
+            uncertain: Uncertain::No,
+        },
+        None => Join {
+            buckets: Vec::new(),
+            uncertain: Uncertain::AnyBucket,
+        },
+    }
+}
+
+/// Whether `bucket` receives access logs: by its ACL, its policy, or another bucket's logging.
+fn log_target(
+    batch: &[Resource<'_>],
+    bucket: &Resource<'_>,
+    name: &Name<'_>,
+    view: &Bucket<'_, '_>,
+) -> Option<bool> {
+    if view
+        .acls
+        .found
+        .iter()
+        .any(|acl| acl.name == "log-delivery-write")
+    {
+        return Some(true);
+    }
+    let grants_logging = view.policies.found.iter().any(|policy| {
+        policy.document.statements.iter().any(|statement| {
+            statement.allows()
+                && statement
+                    .principals
+                    .contains("Service", LOG_DELIVERY_SERVICE)
+        })
+    });
+    if grants_logging {
+        return Some(true);
+    }
+    let mut unknown = false;
+    for other in batch {
+        let targets: Vec<&Value<'_>> = match other.kind {
+            TF_BUCKET => other
+                .get("/logging")
+                .as_array()
+                .map(|blocks| blocks.iter().map(|b| b.get("target_bucket")).collect())
+                .unwrap_or_default(),
+            TF_LOGGING => vec![other.get("/target_bucket")],
+            CFN_BUCKET => vec![other.get("/properties/LoggingConfiguration/DestinationBucketName")],
+            _ => continue,
+        };
+        for target in targets {
+            let join = designated_buckets(batch, other, target);
+            if join.buckets.iter().any(|b| iam::same(b, bucket)) {
+                return Some(true);
+            }
+            // A CloudFormation bucket logging without a destination logs to itself.
+            if other.kind == CFN_BUCKET
+                && target.is_null()
+                && !other.get("/properties/LoggingConfiguration").is_null()
+                && iam::same(other, bucket)
+            {
+                return Some(true);
+            }
+            unknown |= !target.is_null() && join.may_be(name);
+        }
+    }
+    if unknown { None } else { Some(false) }
+}
