@@ -397,9 +397,13 @@ pub fn identity_policies<'b, 'r>(
     };
     if this.kind == POLICY_DOCUMENT_KIND {
         let used = batch.iter().any(|holder| {
-            policy_fields(holder)
-                .iter()
-                .any(|field| data_source(batch, holder, field.value).is_some_and(|r| same(r, this)))
+            policy_fields(holder).iter().any(|field| {
+                field
+                    .value
+                    .get("$ref")
+                    .as_str()
+                    .is_some_and(|target| super::s3::refers_to_id(target, this.id))
+            })
         });
         return if used {
             vec![PolicyDocument::from_data_source(this)]
@@ -419,4 +423,140 @@ pub fn same(a: &Resource<'_>, b: &Resource<'_>) -> bool {
         a.attributes as *const Value<'_> as *const (),
         b.attributes as *const Value<'_> as *const (),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::aws::s3::tests::{batch, parse};
+    use serde_json::json;
+
+    #[test]
+    fn json_text_statements_point_at_the_attribute_and_normalize_lists() {
+        let text = r#"{"Version":"2012-10-17","Statement":{"Sid":"All","Effect":"Allow","Action":"*","Resource":["*"],"Principal":{"AWS":["arn:aws:iam::111122223333:root","*"]}}}"#;
+        let parsed = parse(&[(
+            "terraform/aws_iam_policy",
+            "aws_iam_policy.admin",
+            json!({"policy": text}),
+        )]);
+        let batch = batch(&parsed);
+        let [document] = identity_policies(&batch, &batch[0])
+            .try_into()
+            .unwrap_or_else(|d: Vec<_>| panic!("one document: {d:?}"));
+        assert!(!document.unknown);
+        let [statement] = document.statements.as_slice() else {
+            panic!("one statement: {:?}", document.statements);
+        };
+        assert_eq!(statement.pointer, "/policy");
+        assert_eq!(statement.sid.as_deref(), Some("All"));
+        assert!(statement.allows() && statement.is_unconditional());
+        assert_eq!(statement.actions.known, ["*"]);
+        assert_eq!(statement.resources.known, ["*"]);
+        assert!(statement.principals.include_anyone());
+        assert!(
+            statement
+                .principals
+                .contains("AWS", "arn:aws:iam::111122223333:root")
+        );
+    }
+
+    #[test]
+    fn objects_point_at_each_statement_and_keep_intrinsics_unknown() {
+        let parsed = parse(&[(
+            "cloudformation/AWS::IAM::Role",
+            "AWS::IAM::Role/Etl",
+            json!({"logical_id": "Etl", "properties": {"Policies": [
+                {"PolicyName": "a", "PolicyDocument": {"Statement": [
+                    {"Effect": "Allow", "Action": ["s3:GetObject", {"Fn::If": ["C", "s3:*", "s3:List*"]}],
+                     "Resource": {"Fn::Sub": "arn:aws:s3:::${Bucket}/*"}}]}},
+                {"PolicyName": "b", "PolicyDocument": {"Fn::If": ["C", {}, {}]}}
+            ]}}),
+        )]);
+        let batch = batch(&parsed);
+        let documents = identity_policies(&batch, &batch[0]);
+        assert_eq!(documents.len(), 2);
+        let statement = &documents[0].statements[0];
+        assert_eq!(
+            statement.pointer,
+            "/properties/Policies/0/PolicyDocument/Statement/0"
+        );
+        assert_eq!(statement.actions.known, ["s3:GetObject"]);
+        assert!(statement.actions.unknown);
+        assert!(statement.resources.known.is_empty() && statement.resources.unknown);
+        assert!(documents[1].unknown && documents[1].statements.is_empty());
+    }
+
+    #[test]
+    fn text_that_is_not_json_is_unknown_and_empty_text_is_empty() {
+        let parsed = parse(&[("terraform/aws_iam_policy", "aws_iam_policy.p", json!({}))]);
+        let batch = batch(&parsed);
+        let templated =
+            PolicyDocument::from_json("${templatefile(\"p.json\", {})}", &batch[0], "/policy");
+        assert!(templated.unknown && templated.statements.is_empty());
+        let empty = PolicyDocument::from_json("", &batch[0], "/policy");
+        assert!(!empty.unknown && empty.statements.is_empty());
+    }
+
+    #[test]
+    fn data_source_statements_default_to_allow_and_read_blocks() {
+        let parsed = parse(&[
+            (
+                "terraform/aws_iam_role_policy",
+                "aws_iam_role_policy.ci",
+                json!({"policy": {"$ref": "data.aws_iam_policy_document.ci.json"}}),
+            ),
+            (
+                "terraform/data.aws_iam_policy_document",
+                "data.aws_iam_policy_document.ci",
+                json!({"statement": [
+                    {"actions": ["*"], "resources": ["*"],
+                     "condition": [{"test": "Bool", "variable": "aws:MultiFactorAuthPresent", "values": ["true"]}]},
+                    {"effect": "Deny", "not_actions": ["iam:*"], "resources": ["*"],
+                     "principals": [{"type": "AWS", "identifiers": {"$unknown": "var.admins"}}]}
+                ]}),
+            ),
+            (
+                "terraform/data.aws_iam_policy_document",
+                "data.aws_iam_policy_document.unused",
+                json!({"statement": [{"actions": ["*"], "resources": ["*"]}]}),
+            ),
+        ]);
+        let batch = batch(&parsed);
+        // The role policy's statements live in the data source.
+        let held = identity_policies(&batch, &batch[0]);
+        assert_eq!(
+            held[0].statements[0].resource.id,
+            "data.aws_iam_policy_document.ci"
+        );
+        let own = identity_policies(&batch, &batch[1]);
+        let statements = &own[0].statements;
+        assert_eq!(statements[0].pointer, "/statement/0");
+        assert!(statements[0].allows());
+        assert_eq!(statements[0].has_conditions, Some(true));
+        assert_eq!(statements[1].effect, Some(Effect::Deny));
+        assert_eq!(statements[1].not_actions.known, ["iam:*"]);
+        assert!(statements[1].principals.unknown);
+        // A document no identity policy uses is not an identity policy.
+        assert!(identity_policies(&batch, &batch[2]).is_empty());
+    }
+
+    #[test]
+    fn role_inline_policies_are_read_from_each_block() {
+        let parsed = parse(&[(
+            "terraform/aws_iam_role",
+            "aws_iam_role.batch",
+            json!({"assume_role_policy": "{\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"*\",\"Resource\":\"*\"}]}",
+                   "inline_policy": [{"name": "a", "policy": "{\"Statement\":[]}"},
+                                     {"name": "b", "policy": "{\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"*:*\",\"Resource\":\"*\"}]}"}]}),
+        )]);
+        let batch = batch(&parsed);
+        let documents = identity_policies(&batch, &batch[0]);
+        assert_eq!(documents.len(), 2);
+        assert!(documents[0].statements.is_empty());
+        assert_eq!(
+            documents[1].statements[0].pointer,
+            "/inline_policy/1/policy"
+        );
+        assert_eq!(documents[1].statements[0].actions.known, ["*:*"]);
+    }
 }

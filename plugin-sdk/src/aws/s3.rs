@@ -21,7 +21,7 @@
 //! not set them) read as absent.
 
 use crate::aws::iam::{self, PolicyDocument};
-use crate::aws::{Field, Source, is_unknown, reference, resolve};
+use crate::aws::{Field, Source, is_unknown, reference};
 use crate::{Report, Resource, Value};
 
 const TF_BUCKET: &str = "terraform/aws_s3_bucket";
@@ -292,27 +292,7 @@ impl<'b, 'r> Bucket<'b, 'r> {
 
     /// The view of the bucket resource `bucket`, with the settings of `batch` that belong to it.
     pub fn new(batch: &'b [Resource<'r>], bucket: &'b Resource<'r>) -> Self {
-        let mut view = Bucket::empty(Some(bucket));
-        view.read(batch, bucket);
-        let name = bucket_name(bucket);
-        for related in batch.iter().filter(|r| is_separate_setting(r.kind)) {
-            let join = join(batch, related);
-            if join.buckets.iter().any(|b| iam::same(b, bucket)) {
-                view.read(batch, related);
-            } else if join.may_be(&name) {
-                view.mark_maybe(related.kind);
-            }
-        }
-        for account in batch
-            .iter()
-            .filter(|r| r.kind == TF_ACCOUNT_PUBLIC_ACCESS_BLOCK)
-        {
-            view.account_public_access_blocks
-                .push(terraform_public_access_block(account));
-        }
-        view.prefer_separate_resources(bucket);
-        view.log_target = log_target(batch, bucket, &name, &view);
-        view
+        Index::new(batch).bucket(bucket)
     }
 
     /// Drops the bucket's own value of each setting a separate resource also configures: with
@@ -584,46 +564,254 @@ pub fn buckets_for<'b, 'r>(
     let Some(this) = in_batch(batch, resource) else {
         return Vec::new();
     };
-    if BUCKET_KINDS.contains(&this.kind) {
-        return vec![Bucket::new(batch, this)];
+    let is_bucket = BUCKET_KINDS.contains(&this.kind);
+    if !(is_bucket || is_separate_setting(this.kind) || this.kind == iam::POLICY_DOCUMENT_KIND) {
+        return Vec::new();
+    }
+    let index = Index::new(batch);
+    if is_bucket {
+        return vec![index.bucket(this)];
     }
     if is_separate_setting(this.kind) {
-        let targets = join(batch, this).buckets;
+        return index.buckets_of_setting(this);
+    }
+    let mut buckets: Vec<Bucket<'b, 'r>> = Vec::new();
+    for holder in batch
+        .iter()
+        .filter(|r| r.kind == TF_POLICY || r.kind == TF_BUCKET)
+    {
+        let uses = holder
+            .get("/policy/$ref")
+            .as_str()
+            .is_some_and(|target| refers_to_id(target, this.id));
+        if !uses {
+            continue;
+        }
+        let holder_buckets = if holder.kind == TF_BUCKET {
+            vec![index.bucket(holder)]
+        } else {
+            index.buckets_of_setting(holder)
+        };
+        for bucket in holder_buckets {
+            let seen = buckets.iter().any(|b| match (b.resource, bucket.resource) {
+                (Some(x), Some(y)) => iam::same(x, y),
+                _ => false,
+            });
+            if !seen {
+                buckets.push(bucket);
+            }
+        }
+    }
+    buckets
+}
+
+/// True when the Terraform reference `target` (`data.aws_iam_policy_document.x.json`) points
+/// into the object with address `id`.
+pub(crate) fn refers_to_id(target: &str, id: &str) -> bool {
+    target
+        .strip_prefix(id)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
+}
+
+/// The buckets of a batch, the settings resources that name them, and the logging targets,
+/// each joined once; views are built from it.
+struct Index<'b, 'r> {
+    batch: &'b [Resource<'r>],
+    buckets: Vec<(&'b Resource<'r>, Name<'r>)>,
+    settings: Vec<(&'b Resource<'r>, Join<'b, 'r>)>,
+    /// Each logging configuration of the batch: its resource, and the buckets its target names.
+    log_targets: Vec<(&'b Resource<'r>, Join<'b, 'r>)>,
+}
+
+impl<'b, 'r> Index<'b, 'r> {
+    fn new(batch: &'b [Resource<'r>]) -> Self {
+        let mut index = Index {
+            batch,
+            buckets: batch
+                .iter()
+                .filter(|r| BUCKET_KINDS.contains(&r.kind))
+                .map(|b| (b, bucket_name(b)))
+                .collect(),
+            settings: Vec::new(),
+            log_targets: Vec::new(),
+        };
+        for resource in batch {
+            if is_separate_setting(resource.kind) {
+                let join = index.join(resource);
+                index.settings.push((resource, join));
+            }
+            let targets: Vec<&Value<'_>> = match resource.kind {
+                TF_BUCKET => resource
+                    .get("/logging")
+                    .as_array()
+                    .map(|blocks| blocks.iter().map(|b| b.get("target_bucket")).collect())
+                    .unwrap_or_default(),
+                TF_LOGGING => vec![resource.get("/target_bucket")],
+                CFN_BUCKET => {
+                    let logging = resource.get("/properties/LoggingConfiguration");
+                    match logging.get("DestinationBucketName") {
+                        // Without a destination, CloudFormation logs a bucket into itself.
+                        Value::Null if !logging.is_null() => {
+                            index.log_targets.push((
+                                resource,
+                                Join {
+                                    buckets: vec![resource],
+                                    uncertain: Uncertain::No,
+                                },
+                            ));
+                            Vec::new()
+                        }
+                        target => vec![target],
+                    }
+                }
+                _ => Vec::new(),
+            };
+            for target in targets {
+                let join = index.designate(resource, target);
+                index.log_targets.push((resource, join));
+            }
+        }
+        index
+    }
+
+    /// The view of one bucket resource.
+    fn bucket(&self, bucket: &'b Resource<'r>) -> Bucket<'b, 'r> {
+        let batch = self.batch;
+        let mut view = Bucket::empty(Some(bucket));
+        view.read(batch, bucket);
+        let name = bucket_name(bucket);
+        for (setting, join) in &self.settings {
+            if join.buckets.iter().any(|b| iam::same(b, bucket)) {
+                view.read(batch, setting);
+            } else if join.may_be(&name) {
+                view.mark_maybe(setting.kind);
+            }
+        }
+        for account in batch
+            .iter()
+            .filter(|r| r.kind == TF_ACCOUNT_PUBLIC_ACCESS_BLOCK)
+        {
+            view.account_public_access_blocks
+                .push(terraform_public_access_block(account));
+        }
+        view.prefer_separate_resources(bucket);
+        view.log_target = self.log_target(bucket, &name, &view);
+        view
+    }
+
+    /// The views of the buckets a settings resource configures, or a view of the resource
+    /// alone when none of the batch is known to be its bucket.
+    fn buckets_of_setting(&self, setting: &'b Resource<'r>) -> Vec<Bucket<'b, 'r>> {
+        let targets = self
+            .settings
+            .iter()
+            .find(|(r, _)| iam::same(r, setting))
+            .map(|(_, join)| join.buckets.clone())
+            .unwrap_or_default();
         if targets.is_empty() {
             let mut view = Bucket::empty(None);
-            view.read(batch, this);
+            view.read(self.batch, setting);
             view.log_target = None;
             return vec![view];
         }
-        return targets.into_iter().map(|b| Bucket::new(batch, b)).collect();
+        targets.into_iter().map(|b| self.bucket(b)).collect()
     }
-    if this.kind == iam::POLICY_DOCUMENT_KIND {
-        let mut buckets: Vec<Bucket<'b, 'r>> = Vec::new();
-        for holder in batch
-            .iter()
-            .filter(|r| r.kind == TF_POLICY || r.kind == TF_BUCKET)
-        {
-            let policy = holder.get("/policy");
-            let uses = policy
-                .get("$ref")
-                .as_str()
-                .and_then(|target| resolve(batch, holder, target))
-                .is_some_and(|r| iam::same(r, this));
-            if uses {
-                for bucket in buckets_for(batch, holder) {
-                    let seen = buckets.iter().any(|b| match (b.resource, bucket.resource) {
-                        (Some(x), Some(y)) => iam::same(x, y),
-                        _ => false,
-                    });
-                    if !seen {
-                        buckets.push(bucket);
-                    }
-                }
-            }
+
+    /// The buckets a settings resource configures.
+    fn join(&self, resource: &'b Resource<'r>) -> Join<'b, 'r> {
+        let value = match Source::of(resource) {
+            Some(Source::Terraform) => resource.get("/bucket"),
+            Some(Source::CloudFormation) => resource.get("/properties/Bucket"),
+            None => &crate::NULL,
+        };
+        self.designate(resource, value)
+    }
+
+    /// The buckets a value written in `from` names: by reference or by literal name.
+    fn designate(&self, from: &Resource<'_>, value: &Value<'_>) -> Join<'b, 'r> {
+        let source = Source::of(from);
+        let mut candidates = self.buckets.iter().filter(|(b, _)| {
+            Source::of(b) == source
+                && (source != Some(Source::CloudFormation) || b.file == from.file)
+        });
+        if let Some(name) = value.as_str() {
+            let buckets: Vec<_> = candidates
+                .filter(|(_, n)| *n == Name::Known(name))
+                .map(|(b, _)| *b)
+                .collect();
+            let uncertain = if buckets.is_empty() {
+                Uncertain::UnnamedBuckets
+            } else {
+                Uncertain::No
+            };
+            return Join { buckets, uncertain };
         }
-        return buckets;
+        if value.is_null() {
+            return Join {
+                buckets: Vec::new(),
+                uncertain: Uncertain::No,
+            };
+        }
+        let target = match (source, reference(value)) {
+            (Some(Source::Terraform), Some(target)) if !value.get("$ref").is_null() => candidates
+                .filter(|(b, _)| refers_to_id(target, b.id))
+                .max_by_key(|(b, _)| b.id.len())
+                .map(|(b, _)| *b),
+            (Some(Source::CloudFormation), Some(target)) if value.get("$ref").is_null() => {
+                candidates
+                    .find(|(b, _)| b.get("/logical_id").as_str() == Some(target))
+                    .map(|(b, _)| *b)
+            }
+            _ => None,
+        };
+        match target {
+            Some(bucket) => Join {
+                buckets: vec![bucket],
+                uncertain: Uncertain::No,
+            },
+            None => Join {
+                buckets: Vec::new(),
+                uncertain: Uncertain::AnyBucket,
+            },
+        }
     }
-    Vec::new()
+
+    /// Whether `bucket` receives access logs: by its ACL, its policy, or another bucket's
+    /// logging.
+    fn log_target(
+        &self,
+        bucket: &Resource<'_>,
+        name: &Name<'_>,
+        view: &Bucket<'_, '_>,
+    ) -> Option<bool> {
+        if view
+            .acls
+            .found
+            .iter()
+            .any(|acl| acl.name == "log-delivery-write")
+        {
+            return Some(true);
+        }
+        let grants_logging = view.policies.found.iter().any(|policy| {
+            policy.document.statements.iter().any(|statement| {
+                statement.allows()
+                    && statement
+                        .principals
+                        .contains("Service", LOG_DELIVERY_SERVICE)
+            })
+        });
+        if grants_logging {
+            return Some(true);
+        }
+        let mut unknown = false;
+        for (_, join) in &self.log_targets {
+            if join.buckets.iter().any(|b| iam::same(b, bucket)) {
+                return Some(true);
+            }
+            unknown |= join.may_be(name);
+        }
+        if unknown { None } else { Some(false) }
+    }
 }
 
 /// The resource of `batch` that is `resource` (the same parsed attributes; else the same id,
@@ -781,6 +969,7 @@ fn bucket_name<'r>(bucket: &Resource<'r>) -> Name<'r> {
 }
 
 /// Which buckets a value naming a bucket designates.
+#[derive(Debug, Clone)]
 struct Join<'b, 'r> {
     buckets: Vec<&'b Resource<'r>>,
     uncertain: Uncertain,
@@ -807,110 +996,429 @@ impl Join<'_, '_> {
     }
 }
 
-/// The buckets a separate setting resource configures.
-fn join<'b, 'r>(batch: &'b [Resource<'r>], resource: &Resource<'_>) -> Join<'b, 'r> {
-    let value = match Source::of(resource) {
-        Some(Source::Terraform) => resource.get("/bucket"),
-        Some(Source::CloudFormation) => resource.get("/properties/Bucket"),
-        None => &crate::NULL,
-    };
-    designated_buckets(batch, resource, value)
-}
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::OwnedValue;
+    use serde_json::json;
 
-/// The buckets of `batch` a value written in `from` names: by reference or by literal name.
-fn designated_buckets<'b, 'r>(
-    batch: &'b [Resource<'r>],
-    from: &Resource<'_>,
-    value: &Value<'_>,
-) -> Join<'b, 'r> {
-    if let Some(name) = value.as_str() {
-        let buckets: Vec<_> = batch
+    /// Parsed attributes for a batch: `(kind, id, attributes)`.
+    pub(crate) fn parse(
+        items: &[(&str, &str, serde_json::Value)],
+    ) -> Vec<(String, String, OwnedValue)> {
+        items
             .iter()
-            .filter(|b| BUCKET_KINDS.contains(&b.kind) && Source::of(b) == Source::of(from))
-            .filter(|b| Source::of(b) != Some(Source::CloudFormation) || b.file == from.file)
-            .filter(|b| bucket_name(b) == Name::Known(name))
-            .collect();
-        let uncertain = if buckets.is_empty() {
-            Uncertain::UnnamedBuckets
-        } else {
-            Uncertain::No
-        };
-        return Join { buckets, uncertain };
+            .map(|(kind, id, attributes)| {
+                let value = OwnedValue::from_string(attributes.to_string())
+                    .unwrap_or_else(|e| panic!("test attributes of {id}: {e}"));
+                (kind.to_string(), id.to_string(), value)
+            })
+            .collect()
     }
-    if value.is_null() {
-        return Join {
-            buckets: Vec::new(),
-            uncertain: Uncertain::No,
-        };
-    }
-    let target = reference(value)
-        .and_then(|target| resolve(batch, from, target))
-        .filter(|r| BUCKET_KINDS.contains(&r.kind));
-    match target {
-        Some(bucket) => Join {
-            buckets: vec![bucket],
-            uncertain: Uncertain::No,
-        },
-        None => Join {
-            buckets: Vec::new(),
-            uncertain: Uncertain::AnyBucket,
-        },
-    }
-}
 
-/// Whether `bucket` receives access logs: by its ACL, its policy, or another bucket's logging.
-fn log_target(
-    batch: &[Resource<'_>],
-    bucket: &Resource<'_>,
-    name: &Name<'_>,
-    view: &Bucket<'_, '_>,
-) -> Option<bool> {
-    if view
-        .acls
-        .found
-        .iter()
-        .any(|acl| acl.name == "log-delivery-write")
-    {
-        return Some(true);
+    /// The batch over parsed attributes, all from one file.
+    pub(crate) fn batch(parsed: &[(String, String, OwnedValue)]) -> Vec<Resource<'_>> {
+        parsed
+            .iter()
+            .map(|(kind, id, value)| Resource::new(id, kind, "main.tf", value))
+            .collect()
     }
-    let grants_logging = view.policies.found.iter().any(|policy| {
-        policy.document.statements.iter().any(|statement| {
-            statement.allows()
-                && statement
-                    .principals
-                    .contains("Service", LOG_DELIVERY_SERVICE)
-        })
-    });
-    if grants_logging {
-        return Some(true);
+
+    fn find<'b, 'r>(batch: &'b [Resource<'r>], id: &str) -> &'b Resource<'r> {
+        batch
+            .iter()
+            .find(|r| r.id == id)
+            .unwrap_or_else(|| panic!("no {id} in the batch"))
     }
-    let mut unknown = false;
-    for other in batch {
-        let targets: Vec<&Value<'_>> = match other.kind {
-            TF_BUCKET => other
-                .get("/logging")
-                .as_array()
-                .map(|blocks| blocks.iter().map(|b| b.get("target_bucket")).collect())
-                .unwrap_or_default(),
-            TF_LOGGING => vec![other.get("/target_bucket")],
-            CFN_BUCKET => vec![other.get("/properties/LoggingConfiguration/DestinationBucketName")],
-            _ => continue,
+
+    fn view<'b, 'r>(batch: &'b [Resource<'r>], id: &str) -> Bucket<'b, 'r> {
+        Bucket::new(batch, find(batch, id))
+    }
+
+    #[test]
+    fn separate_resources_join_by_reference_and_by_literal_name() {
+        let parsed = parse(&[
+            (
+                "terraform/aws_s3_bucket",
+                "aws_s3_bucket.data",
+                json!({"bucket": "acme-data"}),
+            ),
+            (
+                "terraform/aws_s3_bucket",
+                "aws_s3_bucket.data_logs",
+                json!({"bucket": "acme-data-logs"}),
+            ),
+            (
+                "terraform/aws_s3_bucket_versioning",
+                "aws_s3_bucket_versioning.data",
+                json!({"bucket": {"$ref": "aws_s3_bucket.data.id"},
+                       "versioning_configuration": [{"status": "Suspended"}]}),
+            ),
+            (
+                "terraform/aws_s3_bucket_server_side_encryption_configuration",
+                "aws_s3_bucket_server_side_encryption_configuration.data",
+                json!({"bucket": "acme-data", "rule": [{"apply_server_side_encryption_by_default": [{"sse_algorithm": "aws:kms"}]}]}),
+            ),
+        ]);
+        let batch = batch(&parsed);
+        let data = view(&batch, "aws_s3_bucket.data");
+        let [versioning] = data.versioning.found.as_slice() else {
+            panic!("one versioning setting: {:?}", data.versioning.found);
         };
-        for target in targets {
-            let join = designated_buckets(batch, other, target);
-            if join.buckets.iter().any(|b| iam::same(b, bucket)) {
-                return Some(true);
-            }
-            // A CloudFormation bucket logging without a destination logs to itself.
-            if other.kind == CFN_BUCKET
-                && target.is_null()
-                && !other.get("/properties/LoggingConfiguration").is_null()
-                && iam::same(other, bucket)
-            {
-                return Some(true);
-            }
-            unknown |= !target.is_null() && join.may_be(name);
-        }
+        assert_eq!(
+            versioning.status.resource.id,
+            "aws_s3_bucket_versioning.data"
+        );
+        assert_eq!(
+            versioning.status.pointer(),
+            "/versioning_configuration/0/status"
+        );
+        assert_eq!(versioning.enabled(), Some(false));
+        assert_eq!(data.encryption.found.len(), 1);
+        assert!(data.logging.is_missing());
+        // `aws_s3_bucket.data_logs` starts with `aws_s3_bucket.data` but is another bucket.
+        let logs = view(&batch, "aws_s3_bucket.data_logs");
+        assert!(logs.versioning.is_missing() && logs.encryption.is_missing());
     }
-    if unknown { None } else { Some(false) }
+
+    #[test]
+    fn a_setting_whose_bucket_is_unknown_is_never_missing_and_is_judged_alone() {
+        let parsed = parse(&[
+            (
+                "terraform/aws_s3_bucket",
+                "aws_s3_bucket.data",
+                json!({"bucket": "acme-data"}),
+            ),
+            (
+                "terraform/aws_s3_bucket_versioning",
+                "aws_s3_bucket_versioning.data",
+                json!({"bucket": {"$unknown": "known after apply"},
+                       "versioning_configuration": [{"status": "Suspended"}]}),
+            ),
+        ]);
+        let batch = batch(&parsed);
+        let data = view(&batch, "aws_s3_bucket.data");
+        assert!(data.versioning.found.is_empty());
+        assert!(data.versioning.maybe_elsewhere && !data.versioning.is_missing());
+        let alone = buckets_for(&batch, find(&batch, "aws_s3_bucket_versioning.data"));
+        let [alone] = alone.as_slice() else {
+            panic!("one view: {alone:?}");
+        };
+        assert!(alone.resource.is_none());
+        assert_eq!(alone.versioning.found.len(), 1);
+        assert_eq!(alone.log_target, None);
+    }
+
+    #[test]
+    fn a_literal_name_no_bucket_has_concerns_only_buckets_with_an_unknown_name() {
+        let parsed = parse(&[
+            (
+                "terraform/aws_s3_bucket",
+                "aws_s3_bucket.named",
+                json!({"bucket": "acme-named"}),
+            ),
+            (
+                "terraform/aws_s3_bucket",
+                "aws_s3_bucket.generated",
+                json!({}),
+            ),
+            (
+                "terraform/aws_s3_bucket",
+                "aws_s3_bucket.templated",
+                json!({"bucket": {"$unknown": "\"${var.env}-data\""}}),
+            ),
+            (
+                "terraform/aws_s3_bucket_public_access_block",
+                "aws_s3_bucket_public_access_block.other",
+                json!({"bucket": "acme-elsewhere", "block_public_acls": true}),
+            ),
+        ]);
+        let batch = batch(&parsed);
+        assert!(
+            view(&batch, "aws_s3_bucket.named")
+                .public_access_blocks
+                .is_missing()
+        );
+        assert!(
+            view(&batch, "aws_s3_bucket.generated")
+                .public_access_blocks
+                .is_missing()
+        );
+        assert!(
+            !view(&batch, "aws_s3_bucket.templated")
+                .public_access_blocks
+                .is_missing()
+        );
+    }
+
+    #[test]
+    fn computed_blocks_only_apply_knows_read_as_absent_other_unknowns_do_not() {
+        let parsed = parse(&[
+            (
+                "terraform/aws_s3_bucket",
+                "aws_s3_bucket.planned",
+                json!({"bucket": "acme-planned",
+                       "versioning": {"$unknown": "known after apply"},
+                       "server_side_encryption_configuration": {"$unknown": "known after apply"},
+                       "acl": {"$unknown": "known after apply"}}),
+            ),
+            (
+                "terraform/aws_s3_bucket",
+                "aws_s3_bucket.dynamic",
+                json!({"bucket": "acme-dynamic",
+                       "versioning": {"$unknown": "dynamic \"versioning\""},
+                       "server_side_encryption_configuration": [{"rule": {"$unknown": "var.rules"}}],
+                       "acl": {"$unknown": "var.acl"}}),
+            ),
+        ]);
+        let batch = batch(&parsed);
+        let planned = view(&batch, "aws_s3_bucket.planned");
+        assert!(planned.versioning.is_missing());
+        assert!(planned.encryption.is_missing());
+        assert!(planned.acls.is_missing());
+        let dynamic = view(&batch, "aws_s3_bucket.dynamic");
+        assert!(!dynamic.versioning.is_missing());
+        assert!(!dynamic.encryption.is_missing());
+        assert!(!dynamic.acls.is_missing() && dynamic.acls.found.is_empty());
+    }
+
+    #[test]
+    fn the_separate_resource_wins_over_the_buckets_computed_block() {
+        let parsed = parse(&[
+            (
+                "terraform/aws_s3_bucket",
+                "aws_s3_bucket.state",
+                json!({"bucket": "acme-state", "versioning": [{"enabled": false, "mfa_delete": false}]}),
+            ),
+            (
+                "terraform/aws_s3_bucket_versioning",
+                "aws_s3_bucket_versioning.state",
+                json!({"bucket": "acme-state", "versioning_configuration": [{"status": "Enabled"}]}),
+            ),
+        ]);
+        let batch = batch(&parsed);
+        let state = view(&batch, "aws_s3_bucket.state");
+        let [versioning] = state.versioning.found.as_slice() else {
+            panic!("only the separate resource: {:?}", state.versioning.found);
+        };
+        assert_eq!(versioning.enabled(), Some(true));
+    }
+
+    #[test]
+    fn cloudformation_policies_join_by_ref_and_by_bucket_name() {
+        let parsed = parse(&[
+            (
+                "cloudformation/AWS::S3::Bucket",
+                "AWS::S3::Bucket/Assets",
+                json!({"logical_id": "Assets", "properties": {"BucketName": "acme-assets", "AccessControl": "PublicRead"}}),
+            ),
+            (
+                "cloudformation/AWS::S3::BucketPolicy",
+                "AWS::S3::BucketPolicy/ByRef",
+                json!({"logical_id": "ByRef", "properties": {"Bucket": {"Ref": "Assets"},
+                       "PolicyDocument": {"Statement": [{"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
+                                                         "Resource": {"Fn::Sub": "${Assets.Arn}/*"}}]}}}),
+            ),
+            (
+                "cloudformation/AWS::S3::BucketPolicy",
+                "AWS::S3::BucketPolicy/ByName",
+                json!({"logical_id": "ByName", "properties": {"Bucket": "acme-assets",
+                       "PolicyDocument": {"Statement": {"Effect": "Deny", "Principal": {"AWS": ["*"]}, "Action": "s3:*",
+                                                        "Resource": "*", "Condition": {"Bool": {"aws:SecureTransport": "false"}}}}}}),
+            ),
+        ]);
+        let batch = batch(&parsed);
+        let assets = view(&batch, "AWS::S3::Bucket/Assets");
+        let [acl] = assets.acls.found.as_slice() else {
+            panic!("one ACL: {:?}", assets.acls.found);
+        };
+        assert_eq!(acl.name, "public-read");
+        assert!(acl.is_public());
+        let statements: Vec<_> = assets
+            .policies
+            .found
+            .iter()
+            .flat_map(|p| &p.document.statements)
+            .map(|s| {
+                (
+                    s.resource.id,
+                    s.pointer.as_str(),
+                    s.allows(),
+                    s.principals.include_anyone(),
+                    s.has_conditions,
+                )
+            })
+            .collect();
+        assert_eq!(
+            statements,
+            [
+                (
+                    "AWS::S3::BucketPolicy/ByRef",
+                    "/properties/PolicyDocument/Statement/0",
+                    true,
+                    true,
+                    Some(false)
+                ),
+                (
+                    "AWS::S3::BucketPolicy/ByName",
+                    "/properties/PolicyDocument/Statement",
+                    false,
+                    true,
+                    Some(true)
+                ),
+            ]
+        );
+        assert!(assets.public_access_blocks.is_missing());
+    }
+
+    #[test]
+    fn log_targets_are_told_by_acl_policy_or_another_buckets_logging() {
+        let parsed = parse(&[
+            (
+                "terraform/aws_s3_bucket",
+                "aws_s3_bucket.logs",
+                json!({"bucket": "acme-logs"}),
+            ),
+            (
+                "terraform/aws_s3_bucket",
+                "aws_s3_bucket.legacy_logs",
+                json!({"bucket": "acme-legacy-logs", "acl": "log-delivery-write"}),
+            ),
+            (
+                "terraform/aws_s3_bucket",
+                "aws_s3_bucket.app",
+                json!({"bucket": "acme-app"}),
+            ),
+            (
+                "terraform/aws_s3_bucket_logging",
+                "aws_s3_bucket_logging.app",
+                json!({"bucket": {"$ref": "aws_s3_bucket.app.id"}, "target_bucket": {"$ref": "aws_s3_bucket.logs.id"}}),
+            ),
+        ]);
+        let batch = batch(&parsed);
+        assert_eq!(view(&batch, "aws_s3_bucket.logs").log_target, Some(true));
+        assert_eq!(
+            view(&batch, "aws_s3_bucket.legacy_logs").log_target,
+            Some(true)
+        );
+        let app = view(&batch, "aws_s3_bucket.app");
+        assert_eq!(app.log_target, Some(false));
+        assert_eq!(app.logging.found.len(), 1);
+
+        let parsed = parse(&[
+            (
+                "terraform/aws_s3_bucket",
+                "aws_s3_bucket.maybe_logs",
+                json!({"bucket": "acme-maybe-logs"}),
+            ),
+            (
+                "terraform/aws_s3_bucket_logging",
+                "aws_s3_bucket_logging.other",
+                json!({"bucket": "acme-other", "target_bucket": {"$unknown": "var.log_bucket"}}),
+            ),
+        ]);
+        let batch = super::tests::batch(&parsed);
+        assert_eq!(view(&batch, "aws_s3_bucket.maybe_logs").log_target, None);
+    }
+
+    #[test]
+    fn a_policy_document_belongs_to_the_buckets_whose_policy_it_builds() {
+        let parsed = parse(&[
+            (
+                "terraform/aws_s3_bucket",
+                "aws_s3_bucket.site",
+                json!({"bucket": "acme-site"}),
+            ),
+            (
+                "terraform/aws_s3_bucket_policy",
+                "aws_s3_bucket_policy.site",
+                json!({"bucket": {"$ref": "aws_s3_bucket.site.id"},
+                       "policy": {"$ref": "data.aws_iam_policy_document.site.json"}}),
+            ),
+            (
+                "terraform/data.aws_iam_policy_document",
+                "data.aws_iam_policy_document.site",
+                json!({"statement": [{"actions": ["s3:GetObject"], "principals": [{"type": "*", "identifiers": ["*"]}]}]}),
+            ),
+            (
+                "terraform/data.aws_iam_policy_document",
+                "data.aws_iam_policy_document.site_other",
+                json!({"statement": [{"actions": ["s3:GetObject"]}]}),
+            ),
+        ]);
+        let batch = batch(&parsed);
+        let buckets = buckets_for(&batch, find(&batch, "data.aws_iam_policy_document.site"));
+        let [site] = buckets.as_slice() else {
+            panic!("the site bucket: {buckets:?}");
+        };
+        assert_eq!(site.resource.map(|r| r.id), Some("aws_s3_bucket.site"));
+        let statement = &site.policies.found[0].document.statements[0];
+        assert_eq!(statement.resource.id, "data.aws_iam_policy_document.site");
+        assert_eq!(statement.pointer, "/statement/0");
+        assert!(statement.allows() && statement.principals.include_anyone());
+        assert!(
+            buckets_for(
+                &batch,
+                find(&batch, "data.aws_iam_policy_document.site_other")
+            )
+            .is_empty()
+        );
+    }
+
+    #[test]
+    fn public_access_blocks_know_their_flags() {
+        let parsed = parse(&[
+            (
+                "terraform/aws_s3_bucket",
+                "aws_s3_bucket.a",
+                json!({"bucket": "acme-a"}),
+            ),
+            (
+                "terraform/aws_s3_bucket_public_access_block",
+                "aws_s3_bucket_public_access_block.a",
+                json!({"bucket": "acme-a", "block_public_acls": true, "block_public_policy": "true",
+                       "ignore_public_acls": {"$unknown": "var.ignore"}}),
+            ),
+            (
+                "terraform/aws_s3_account_public_access_block",
+                "aws_s3_account_public_access_block.this",
+                json!({"block_public_acls": true, "block_public_policy": true,
+                       "ignore_public_acls": true, "restrict_public_buckets": false}),
+            ),
+        ]);
+        let batch = batch(&parsed);
+        let a = view(&batch, "aws_s3_bucket.a");
+        let [block] = a.public_access_blocks.found.as_slice() else {
+            panic!("one block: {:?}", a.public_access_blocks.found);
+        };
+        assert!(!block.blocks_everything());
+        assert!(block.is_partly_unknown());
+        assert_eq!(
+            block.restrict_public_buckets.pointer(),
+            "/restrict_public_buckets"
+        );
+        assert!(block.restrict_public_buckets.field.is_absent());
+        assert_eq!(a.account_public_access_blocks.len(), 1);
+        assert!(!a.account_blocks_public_access());
+    }
+
+    #[test]
+    fn acl_names_are_spelled_as_s3_does() {
+        assert_eq!(acl_name("PublicRead"), "public-read");
+        assert_eq!(acl_name("AuthenticatedRead"), "authenticated-read");
+        assert_eq!(acl_name("LogDeliveryWrite"), "log-delivery-write");
+        assert_eq!(acl_name("public-read-write"), "public-read-write");
+        assert_eq!(acl_name("private"), "private");
+    }
+
+    #[test]
+    fn other_kinds_belong_to_no_bucket() {
+        let parsed = parse(&[(
+            "terraform/aws_instance",
+            "aws_instance.web",
+            json!({"ami": "ami-1"}),
+        )]);
+        let batch = batch(&parsed);
+        assert!(buckets_for(&batch, &batch[0]).is_empty());
+    }
 }
