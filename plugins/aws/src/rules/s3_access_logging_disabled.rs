@@ -48,3 +48,98 @@ fn check(resource: &Resource, report: &mut Report) {
     }
     findings.report(report);
 }
+
+#[cfg(test)]
+mod tests {
+    use palisade_sdk::serde_json::{self, json};
+    use palisade_sdk::{OwnedValue, Resource};
+
+    /// Findings of `rule` over a batch of `(kind, id, attributes)`, as `(resource, pointer)`.
+    fn findings(rule: &str, items: &[(&str, &str, serde_json::Value)]) -> Vec<(String, String)> {
+        let parsed: Vec<_> = items
+            .iter()
+            .map(|(kind, id, attributes)| {
+                let value = OwnedValue::from_string(attributes.to_string())
+                    .unwrap_or_else(|e| panic!("attributes of {id}: {e}"));
+                (*kind, *id, value)
+            })
+            .collect();
+        let batch: Vec<Resource> = parsed
+            .iter()
+            .map(|(kind, id, value)| Resource::new(id, kind, "main.tf", value))
+            .collect();
+        let config = OwnedValue::from_str("{}").unwrap_or_else(|e| panic!("{e}"));
+        let mut found: Vec<_> = palisade_sdk::evaluate::<crate::Aws>(&batch, &config)
+            .into_iter()
+            .filter(|f| f.rule_id == rule)
+            .map(|f| (f.resource_id, f.pointer))
+            .collect();
+        found.sort();
+        found
+    }
+
+    fn pairs(expected: &[(&str, &str)]) -> Vec<(String, String)> {
+        let mut pairs: Vec<_> = expected
+            .iter()
+            .map(|(r, p)| (r.to_string(), p.to_string()))
+            .collect();
+        pairs.sort();
+        pairs
+    }
+
+    const RULE: &str = "aws/s3-access-logging-disabled";
+
+    /// `fixtures/aws/s3-access-logging-disabled/fail.tf` and `fail.v3.tf` as the HCL
+    /// normalizer gives them.
+    #[test]
+    fn buckets_without_logging_are_reported_but_not_log_targets() {
+        let found = findings(
+            RULE,
+            &[
+                (
+                    "terraform/aws_s3_bucket",
+                    "aws_s3_bucket.access_logs",
+                    json!({"bucket": "acme-s3-access-logs"}),
+                ),
+                (
+                    "terraform/aws_s3_bucket",
+                    "aws_s3_bucket.app",
+                    json!({"bucket": "acme-app-data"}),
+                ),
+                (
+                    "terraform/aws_s3_bucket_logging",
+                    "aws_s3_bucket_logging.app",
+                    json!({"bucket": {"$ref": "aws_s3_bucket.app.id"}, "target_bucket": {"$ref": "aws_s3_bucket.access_logs.id"},
+                        "target_prefix": "app-data/"}),
+                ),
+                (
+                    "terraform/aws_s3_bucket",
+                    "aws_s3_bucket.exports",
+                    json!({"bucket": "acme-data-exports"}),
+                ),
+                (
+                    "terraform/aws_s3_bucket",
+                    "module.v3.aws_s3_bucket.logs",
+                    json!({"bucket": "acme-v3-logs", "acl": "log-delivery-write"}),
+                ),
+                (
+                    "terraform/aws_s3_bucket",
+                    "module.v3.aws_s3_bucket.app",
+                    json!({"bucket": "acme-v3-app", "logging": [{"target_bucket": {"$ref": "module.v3.aws_s3_bucket.logs.id"}}]}),
+                ),
+                (
+                    "terraform/aws_s3_bucket",
+                    "module.v3.aws_s3_bucket.tmp",
+                    json!({"bucket": "acme-v3-tmp"}),
+                ),
+            ],
+        );
+        assert_eq!(
+            found,
+            pairs(&[
+                ("aws_s3_bucket.exports", ""),
+                ("module.v3.aws_s3_bucket.tmp", "")
+            ])
+        );
+    }
+}

@@ -54,3 +54,109 @@ fn check(resource: &Resource, report: &mut Report) {
     }
     findings.report(report);
 }
+
+#[cfg(test)]
+mod tests {
+    use palisade_sdk::serde_json::{self, json};
+    use palisade_sdk::{OwnedValue, Resource};
+
+    /// Findings of `rule` over a batch of `(kind, id, attributes)`, as `(resource, pointer)`.
+    fn findings(rule: &str, items: &[(&str, &str, serde_json::Value)]) -> Vec<(String, String)> {
+        let parsed: Vec<_> = items
+            .iter()
+            .map(|(kind, id, attributes)| {
+                let value = OwnedValue::from_string(attributes.to_string())
+                    .unwrap_or_else(|e| panic!("attributes of {id}: {e}"));
+                (*kind, *id, value)
+            })
+            .collect();
+        let batch: Vec<Resource> = parsed
+            .iter()
+            .map(|(kind, id, value)| Resource::new(id, kind, "main.tf", value))
+            .collect();
+        let config = OwnedValue::from_str("{}").unwrap_or_else(|e| panic!("{e}"));
+        let mut found: Vec<_> = palisade_sdk::evaluate::<crate::Aws>(&batch, &config)
+            .into_iter()
+            .filter(|f| f.rule_id == rule)
+            .map(|f| (f.resource_id, f.pointer))
+            .collect();
+        found.sort();
+        found
+    }
+
+    fn pairs(expected: &[(&str, &str)]) -> Vec<(String, String)> {
+        let mut pairs: Vec<_> = expected
+            .iter()
+            .map(|(r, p)| (r.to_string(), p.to_string()))
+            .collect();
+        pairs.sort();
+        pairs
+    }
+
+    const RULE: &str = "aws/s3-encryption-disabled";
+
+    /// `fixtures/aws/s3-encryption-disabled/fail.tf` and `fail.v3.tf` as the HCL normalizer
+    /// gives them.
+    #[test]
+    fn buckets_without_a_configuration_anywhere_are_reported() {
+        let found = findings(
+            RULE,
+            &[
+                (
+                    "terraform/aws_s3_bucket",
+                    "aws_s3_bucket.uploads",
+                    json!({"bucket": "acme-user-uploads", "tags": {"Team": "web"}}),
+                ),
+                (
+                    "terraform/aws_s3_bucket",
+                    "aws_s3_bucket.data",
+                    json!({"bucket": "acme-analytics-data"}),
+                ),
+                (
+                    "terraform/aws_s3_bucket_server_side_encryption_configuration",
+                    "aws_s3_bucket_server_side_encryption_configuration.data",
+                    json!({"bucket": {"$ref": "aws_s3_bucket.data.id"}, "rule": [{"apply_server_side_encryption_by_default": [
+                        {"sse_algorithm": "aws:kms", "kms_master_key_id": {"$ref": "aws_kms_key.data.arn"}}], "bucket_key_enabled": true}]}),
+                ),
+                (
+                    "terraform/aws_s3_bucket",
+                    "module.v3.aws_s3_bucket.artifacts",
+                    json!({"bucket": "acme-build-artifacts", "acl": "private", "versioning": [{"enabled": true}]}),
+                ),
+                (
+                    "terraform/aws_s3_bucket",
+                    "module.v3.aws_s3_bucket.backups",
+                    json!({"bucket": "acme-db-backups", "server_side_encryption_configuration": [{"rule": [
+                        {"apply_server_side_encryption_by_default": [{"sse_algorithm": "AES256"}]}]}]}),
+                ),
+            ],
+        );
+        assert_eq!(
+            found,
+            pairs(&[
+                ("aws_s3_bucket.uploads", ""),
+                ("module.v3.aws_s3_bucket.artifacts", ""),
+            ])
+        );
+    }
+
+    #[test]
+    fn a_configuration_whose_bucket_is_unknown_may_be_any_buckets() {
+        let found = findings(
+            RULE,
+            &[
+                (
+                    "terraform/aws_s3_bucket",
+                    "aws_s3_bucket.uploads",
+                    json!({"bucket": "acme-user-uploads"}),
+                ),
+                (
+                    "terraform/aws_s3_bucket_server_side_encryption_configuration",
+                    "aws_s3_bucket_server_side_encryption_configuration.templated",
+                    json!({"bucket": {"$unknown": "var.name"}, "rule": [{}]}),
+                ),
+            ],
+        );
+        assert_eq!(found, pairs(&[]));
+    }
+}

@@ -131,3 +131,229 @@ fn judge(bucket: &Bucket, findings: &mut Findings) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use palisade_sdk::serde_json::{self, json};
+    use palisade_sdk::{OwnedValue, Resource};
+
+    /// Findings of `rule` over a batch of `(kind, id, attributes)`, as `(resource, pointer)`.
+    fn findings(rule: &str, items: &[(&str, &str, serde_json::Value)]) -> Vec<(String, String)> {
+        let parsed: Vec<_> = items
+            .iter()
+            .map(|(kind, id, attributes)| {
+                let value = OwnedValue::from_string(attributes.to_string())
+                    .unwrap_or_else(|e| panic!("attributes of {id}: {e}"));
+                (*kind, *id, value)
+            })
+            .collect();
+        let batch: Vec<Resource> = parsed
+            .iter()
+            .map(|(kind, id, value)| Resource::new(id, kind, "main.tf", value))
+            .collect();
+        let config = OwnedValue::from_str("{}").unwrap_or_else(|e| panic!("{e}"));
+        let mut found: Vec<_> = palisade_sdk::evaluate::<crate::Aws>(&batch, &config)
+            .into_iter()
+            .filter(|f| f.rule_id == rule)
+            .map(|f| (f.resource_id, f.pointer))
+            .collect();
+        found.sort();
+        found
+    }
+
+    fn pairs(expected: &[(&str, &str)]) -> Vec<(String, String)> {
+        let mut pairs: Vec<_> = expected
+            .iter()
+            .map(|(r, p)| (r.to_string(), p.to_string()))
+            .collect();
+        pairs.sort();
+        pairs
+    }
+
+    const RULE: &str = "aws/s3-public-access";
+
+    /// `fixtures/aws/s3-public-access/fail.tf` as the HCL normalizer gives it.
+    #[test]
+    fn separate_resources_of_provider_v4_are_reported_where_they_are_written() {
+        let exports_policy = r#"{"Statement":[{"Action":["s3:GetObject","s3:ListBucket"],"Effect":"Allow","Principal":{"AWS":"*"},"Resource":["arn:aws:s3:::acme-partner-exports","arn:aws:s3:::acme-partner-exports/*"],"Sid":"PartnerDownload"}],"Version":"2012-10-17"}"#;
+        let found = findings(
+            RULE,
+            &[
+                (
+                    "terraform/aws_s3_bucket",
+                    "aws_s3_bucket.assets",
+                    json!({"bucket": "acme-web-assets"}),
+                ),
+                (
+                    "terraform/aws_s3_bucket_acl",
+                    "aws_s3_bucket_acl.assets",
+                    json!({"bucket": {"$ref": "aws_s3_bucket.assets.id"}, "acl": "public-read"}),
+                ),
+                (
+                    "terraform/aws_s3_bucket_public_access_block",
+                    "aws_s3_bucket_public_access_block.assets",
+                    json!({"bucket": {"$ref": "aws_s3_bucket.assets.id"}, "block_public_acls": false,
+                        "block_public_policy": false, "ignore_public_acls": false, "restrict_public_buckets": false}),
+                ),
+                (
+                    "terraform/aws_s3_bucket_policy",
+                    "aws_s3_bucket_policy.assets",
+                    json!({"bucket": {"$ref": "aws_s3_bucket.assets.id"},
+                        "policy": {"$ref": "data.aws_iam_policy_document.assets_public_read.json"}}),
+                ),
+                (
+                    "terraform/data.aws_iam_policy_document",
+                    "data.aws_iam_policy_document.assets_public_read",
+                    json!({"statement": [{"sid": "PublicRead", "actions": ["s3:GetObject"],
+                        "resources": [{"$unknown": "\"${aws_s3_bucket.assets.arn}/*\""}],
+                        "principals": [{"type": "*", "identifiers": ["*"]}]}]}),
+                ),
+                (
+                    "terraform/aws_s3_bucket",
+                    "aws_s3_bucket.exports",
+                    json!({"bucket": "acme-partner-exports"}),
+                ),
+                (
+                    "terraform/aws_s3_bucket_policy",
+                    "aws_s3_bucket_policy.exports",
+                    json!({"bucket": {"$ref": "aws_s3_bucket.exports.id"}, "policy": exports_policy}),
+                ),
+                (
+                    "terraform/aws_s3_bucket",
+                    "aws_s3_bucket.reports",
+                    json!({"bucket": "acme-finance-reports"}),
+                ),
+                (
+                    "terraform/aws_s3_bucket_acl",
+                    "aws_s3_bucket_acl.reports",
+                    json!({"bucket": {"$ref": "aws_s3_bucket.reports.id"}, "access_control_policy": [{
+                        "grant": [{"grantee": [{"type": "Group",
+                                   "uri": "http://acs.amazonaws.com/groups/global/AuthenticatedUsers"}],
+                                   "permission": "READ"}],
+                        "owner": [{"id": {"$ref": "data.aws_canonical_user_id.current.id"}}]}]}),
+                ),
+                (
+                    "terraform/aws_s3_bucket_public_access_block",
+                    "aws_s3_bucket_public_access_block.reports",
+                    json!({"bucket": {"$ref": "aws_s3_bucket.reports.id"}, "block_public_acls": true,
+                        "ignore_public_acls": true}),
+                ),
+            ],
+        );
+        assert_eq!(
+            found,
+            pairs(&[
+                ("aws_s3_bucket_acl.assets", "/acl"),
+                (
+                    "aws_s3_bucket_public_access_block.assets",
+                    "/block_public_acls"
+                ),
+                (
+                    "aws_s3_bucket_public_access_block.assets",
+                    "/block_public_policy"
+                ),
+                (
+                    "aws_s3_bucket_public_access_block.assets",
+                    "/ignore_public_acls"
+                ),
+                (
+                    "aws_s3_bucket_public_access_block.assets",
+                    "/restrict_public_buckets"
+                ),
+                (
+                    "data.aws_iam_policy_document.assets_public_read",
+                    "/statement/0"
+                ),
+                ("aws_s3_bucket.exports", ""),
+                ("aws_s3_bucket_policy.exports", "/policy"),
+                (
+                    "aws_s3_bucket_acl.reports",
+                    "/access_control_policy/0/grant/0/grantee/0/uri"
+                ),
+                ("aws_s3_bucket_public_access_block.reports", ""),
+            ])
+        );
+    }
+
+    /// `fixtures/aws/s3-public-access/fail.v3.tf` as the HCL normalizer gives it.
+    #[test]
+    fn inline_settings_of_provider_v3_are_reported_on_the_bucket() {
+        let policy = "{\n  \"Version\": \"2012-10-17\",\n  \"Statement\": [\n    {\n      \"Sid\": \"PublicReadGetObject\",\n      \"Effect\": \"Allow\",\n      \"Principal\": \"*\",\n      \"Action\": \"s3:GetObject\",\n      \"Resource\": \"arn:aws:s3:::acme-marketing-site/*\"\n    }\n  ]\n}\n";
+        let flags = json!({"bucket": {"$ref": "aws_s3_bucket.downloads.id"}, "block_public_acls": true,
+                           "block_public_policy": true, "ignore_public_acls": true, "restrict_public_buckets": true});
+        let found = findings(
+            RULE,
+            &[
+                (
+                    "terraform/aws_s3_bucket",
+                    "aws_s3_bucket.website",
+                    json!({"bucket": "acme-marketing-site", "acl": "public-read", "policy": policy,
+                        "website": [{"index_document": "index.html", "error_document": "404.html"}]}),
+                ),
+                (
+                    "terraform/aws_s3_bucket",
+                    "aws_s3_bucket.downloads",
+                    json!({"bucket": "acme-public-downloads", "grant": [{"type": "Group", "permissions": ["READ"],
+                        "uri": "http://acs.amazonaws.com/groups/global/AllUsers"}]}),
+                ),
+                (
+                    "terraform/aws_s3_bucket_public_access_block",
+                    "aws_s3_bucket_public_access_block.downloads",
+                    flags,
+                ),
+            ],
+        );
+        assert_eq!(
+            found,
+            pairs(&[
+                ("aws_s3_bucket.website", ""),
+                ("aws_s3_bucket.website", "/acl"),
+                ("aws_s3_bucket.website", "/policy"),
+                ("aws_s3_bucket.downloads", "/grant/0/uri"),
+            ])
+        );
+    }
+
+    #[test]
+    fn an_account_wide_block_covers_buckets_and_unknown_flags_are_not_reported() {
+        let found = findings(
+            RULE,
+            &[
+                (
+                    "terraform/aws_s3_bucket",
+                    "aws_s3_bucket.a",
+                    json!({"bucket": "acme-a"}),
+                ),
+                (
+                    "terraform/aws_s3_account_public_access_block",
+                    "aws_s3_account_public_access_block.this",
+                    json!({"block_public_acls": true, "block_public_policy": true,
+                        "ignore_public_acls": true, "restrict_public_buckets": true}),
+                ),
+            ],
+        );
+        assert_eq!(found, pairs(&[]));
+        let found = findings(
+            RULE,
+            &[
+                (
+                    "terraform/aws_s3_bucket",
+                    "aws_s3_bucket.b",
+                    json!({"bucket": "acme-b"}),
+                ),
+                (
+                    "terraform/aws_s3_bucket_public_access_block",
+                    "aws_s3_bucket_public_access_block.b",
+                    json!({"bucket": {"$ref": "aws_s3_bucket.b.id"}, "block_public_acls": {"$unknown": "var.strict"},
+                        "block_public_policy": true, "ignore_public_acls": true, "restrict_public_buckets": true}),
+                ),
+                (
+                    "terraform/aws_s3_bucket_policy",
+                    "aws_s3_bucket_policy.b",
+                    json!({"bucket": {"$ref": "aws_s3_bucket.b.id"}, "policy": {"$unknown": "templatefile(...)"}}),
+                ),
+            ],
+        );
+        assert_eq!(found, pairs(&[]));
+    }
+}

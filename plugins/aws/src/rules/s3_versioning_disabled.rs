@@ -51,3 +51,125 @@ fn check(resource: &Resource, report: &mut Report) {
     }
     findings.report(report);
 }
+
+#[cfg(test)]
+mod tests {
+    use palisade_sdk::serde_json::{self, json};
+    use palisade_sdk::{OwnedValue, Resource};
+
+    /// Findings of `rule` over a batch of `(kind, id, attributes)`, as `(resource, pointer)`.
+    fn findings(rule: &str, items: &[(&str, &str, serde_json::Value)]) -> Vec<(String, String)> {
+        let parsed: Vec<_> = items
+            .iter()
+            .map(|(kind, id, attributes)| {
+                let value = OwnedValue::from_string(attributes.to_string())
+                    .unwrap_or_else(|e| panic!("attributes of {id}: {e}"));
+                (*kind, *id, value)
+            })
+            .collect();
+        let batch: Vec<Resource> = parsed
+            .iter()
+            .map(|(kind, id, value)| Resource::new(id, kind, "main.tf", value))
+            .collect();
+        let config = OwnedValue::from_str("{}").unwrap_or_else(|e| panic!("{e}"));
+        let mut found: Vec<_> = palisade_sdk::evaluate::<crate::Aws>(&batch, &config)
+            .into_iter()
+            .filter(|f| f.rule_id == rule)
+            .map(|f| (f.resource_id, f.pointer))
+            .collect();
+        found.sort();
+        found
+    }
+
+    fn pairs(expected: &[(&str, &str)]) -> Vec<(String, String)> {
+        let mut pairs: Vec<_> = expected
+            .iter()
+            .map(|(r, p)| (r.to_string(), p.to_string()))
+            .collect();
+        pairs.sort();
+        pairs
+    }
+
+    const RULE: &str = "aws/s3-versioning-disabled";
+
+    /// `fixtures/aws/s3-versioning-disabled/fail.tf` and `fail.v3.tf` as the HCL normalizer
+    /// gives them.
+    #[test]
+    fn missing_suspended_and_disabled_versioning_are_reported_at_their_place() {
+        let found = findings(
+            RULE,
+            &[
+                (
+                    "terraform/aws_s3_bucket",
+                    "aws_s3_bucket.documents",
+                    json!({"bucket": "acme-customer-documents"}),
+                ),
+                (
+                    "terraform/aws_s3_bucket",
+                    "aws_s3_bucket.state",
+                    json!({"bucket": "acme-terraform-state"}),
+                ),
+                (
+                    "terraform/aws_s3_bucket_versioning",
+                    "aws_s3_bucket_versioning.state",
+                    json!({"bucket": {"$ref": "aws_s3_bucket.state.id"}, "versioning_configuration": [{"status": "Suspended"}]}),
+                ),
+                (
+                    "terraform/aws_s3_bucket",
+                    "aws_s3_bucket.media",
+                    json!({"bucket": "acme-media"}),
+                ),
+                (
+                    "terraform/aws_s3_bucket_versioning",
+                    "aws_s3_bucket_versioning.media",
+                    json!({"bucket": {"$ref": "aws_s3_bucket.media.id"}, "versioning_configuration": [{"status": "Enabled"}]}),
+                ),
+                (
+                    "terraform/aws_s3_bucket",
+                    "module.legacy.aws_s3_bucket.state",
+                    json!({"bucket": "acme-legacy-state", "acl": "private", "versioning": [{"enabled": false}]}),
+                ),
+                (
+                    "terraform/aws_s3_bucket",
+                    "module.legacy.aws_s3_bucket.scratch",
+                    json!({"bucket": "acme-legacy-scratch", "versioning": [{"mfa_delete": false}]}),
+                ),
+            ],
+        );
+        assert_eq!(
+            found,
+            pairs(&[
+                ("aws_s3_bucket.documents", ""),
+                (
+                    "aws_s3_bucket_versioning.state",
+                    "/versioning_configuration/0/status"
+                ),
+                ("module.legacy.aws_s3_bucket.state", "/versioning/0/enabled"),
+                (
+                    "module.legacy.aws_s3_bucket.scratch",
+                    "/versioning/0/enabled"
+                ),
+            ])
+        );
+    }
+
+    #[test]
+    fn versioning_whose_bucket_or_status_is_unknown_is_not_reported() {
+        let found = findings(
+            RULE,
+            &[
+                (
+                    "terraform/aws_s3_bucket",
+                    "aws_s3_bucket.a",
+                    json!({"bucket": "acme-a"}),
+                ),
+                (
+                    "terraform/aws_s3_bucket_versioning",
+                    "aws_s3_bucket_versioning.x",
+                    json!({"bucket": {"$unknown": "var.bucket"}, "versioning_configuration": [{"status": {"$unknown": "var.status"}}]}),
+                ),
+            ],
+        );
+        assert_eq!(found, pairs(&[]));
+    }
+}
