@@ -340,6 +340,21 @@ impl<'b, 'r> Bucket<'b, 'r> {
             .any(|b| b.blocks_everything() || b.is_partly_unknown())
     }
 
+    /// The bucket for messages: "bucket `acme-logs`" by its name, else by its logical id or
+    /// address; "the bucket" for a settings resource whose bucket is not in the batch.
+    pub fn describe(&self) -> String {
+        let Some(resource) = self.resource else {
+            return "the bucket".to_string();
+        };
+        match bucket_name(resource) {
+            Name::Known(name) => format!("bucket `{name}`"),
+            _ => match resource.get("/logical_id").as_str() {
+                Some(logical_id) => format!("bucket `{logical_id}`"),
+                None => format!("bucket `{}`", resource.id),
+            },
+        }
+    }
+
     /// Where a finding about something the bucket lacks belongs: the bucket resource's first
     /// line.
     pub fn missing_pointer(&self) -> &'static str {
@@ -864,15 +879,6 @@ impl<'c, 'd> Findings<'c, 'd> {
             report.finding(pointer, message);
         }
     }
-}
-
-/// A readable name for a bucket in messages: its name when known, else its resource id.
-pub fn display_name<'r>(bucket: &Bucket<'_, 'r>) -> Option<String> {
-    let resource = bucket.resource?;
-    Some(match bucket_name(resource) {
-        Name::Known(name) => format!("`{name}`"),
-        _ => format!("`{}`", resource.id),
-    })
 }
 
 /// Whether a value is set, for the bucket's own blocks: `computed` blocks the provider fills in

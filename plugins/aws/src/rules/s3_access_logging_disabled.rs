@@ -38,11 +38,11 @@ fn check(resource: &Resource, report: &mut Report) {
             && bucket.logging.is_missing()
             && bucket.log_target == Some(false)
         {
-            let name = s3::display_name(&bucket).unwrap_or_default();
+            let name = bucket.describe();
             findings.add(
                 bucket_resource,
                 bucket.missing_pointer(),
-                format!("bucket {name} has no server access logging"),
+                format!("{name} has no server access logging"),
             );
         }
     }

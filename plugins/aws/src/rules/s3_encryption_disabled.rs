@@ -44,11 +44,11 @@ fn check(resource: &Resource, report: &mut Report) {
         if let Some(bucket_resource) = bucket.resource
             && bucket.encryption.is_missing()
         {
-            let name = s3::display_name(&bucket).unwrap_or_default();
+            let name = bucket.describe();
             findings.add(
                 bucket_resource,
                 bucket.missing_pointer(),
-                format!("bucket {name} has no default encryption configuration (KMS recommended)"),
+                format!("{name} has no default encryption configuration (KMS recommended)"),
             );
         }
     }

@@ -54,7 +54,7 @@ fn check(resource: &Resource, report: &mut Report) {
 }
 
 fn judge(bucket: &Bucket, findings: &mut Findings) {
-    let name = s3::display_name(bucket).unwrap_or_else(|| "the bucket".to_string());
+    let name = bucket.describe();
     for acl in bucket.acls.found.iter().filter(|acl| acl.is_public()) {
         let who = if acl.name == "authenticated-read" {
             "every AWS account"
@@ -79,17 +79,16 @@ fn judge(bucket: &Bucket, findings: &mut Findings) {
                 && statement.principals.include_anyone()
                 && statement.is_unconditional()
             {
-                let sid = statement
-                    .sid
-                    .as_deref()
-                    .map(|sid| format!(" `{sid}`"))
-                    .unwrap_or_default();
+                let which = statement.sid.as_deref().map_or_else(
+                    || "a statement".to_string(),
+                    |sid| format!("statement `{sid}`"),
+                );
                 findings.add(
                     statement.resource,
                     &statement.pointer,
                     format!(
-                        "the bucket policy statement{sid} of {name} allows everyone \
-                         (`Principal: \"*\"`) without a condition"
+                        "{which} in the policy of {name} allows everyone (`Principal: \"*\"`) \
+                         without a condition"
                     ),
                 );
             }

@@ -30,14 +30,14 @@ In CloudFormation: `VersioningConfiguration: {Status: Enabled}`.",
 fn check(resource: &Resource, report: &mut Report) {
     let mut findings = Findings::new(resource);
     for bucket in s3::buckets_for(report.batch(), resource) {
-        let name = s3::display_name(&bucket).unwrap_or_else(|| "the bucket".to_string());
+        let name = bucket.describe();
         if let Some(bucket_resource) = bucket.resource
             && bucket.versioning.is_missing()
         {
             findings.add(
                 bucket_resource,
                 bucket.missing_pointer(),
-                format!("bucket {name} has no versioning configuration"),
+                format!("{name} has no versioning configuration"),
             );
         }
         for versioning in &bucket.versioning.found {
