@@ -25,6 +25,9 @@ pub const IDENTITY_POLICY_KINDS: &[&str] = &[
     POLICY_DOCUMENT_KIND,
     "cloudformation/AWS::IAM::Policy",
     "cloudformation/AWS::IAM::ManagedPolicy",
+    "cloudformation/AWS::IAM::RolePolicy",
+    "cloudformation/AWS::IAM::UserPolicy",
+    "cloudformation/AWS::IAM::GroupPolicy",
     "cloudformation/AWS::IAM::Role",
     "cloudformation/AWS::IAM::User",
     "cloudformation/AWS::IAM::Group",
@@ -371,7 +374,11 @@ fn policy_fields<'r>(resource: &Resource<'r>) -> Vec<Field<'r>> {
             .elements()
             .map(|block| block.member("policy"))
             .collect(),
-        "cloudformation/AWS::IAM::Policy" | "cloudformation/AWS::IAM::ManagedPolicy" => {
+        "cloudformation/AWS::IAM::Policy"
+        | "cloudformation/AWS::IAM::ManagedPolicy"
+        | "cloudformation/AWS::IAM::RolePolicy"
+        | "cloudformation/AWS::IAM::UserPolicy"
+        | "cloudformation/AWS::IAM::GroupPolicy" => {
             vec![Field::at(resource, "/properties/PolicyDocument")]
         }
         "cloudformation/AWS::IAM::Role"

@@ -20,6 +20,8 @@
 //! bucket blocks (`versioning`, `logging`… known only after apply because the configuration does
 //! not set them) read as absent.
 
+use std::collections::HashMap;
+
 use crate::aws::iam::{self, PolicyDocument};
 use crate::aws::{Field, Source, is_unknown, reference};
 use crate::{Report, Resource, Value};
@@ -628,62 +630,45 @@ pub(crate) fn refers_to_id(target: &str, id: &str) -> bool {
         .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
 }
 
-/// The buckets of a batch, the settings resources that name them, and the logging targets,
-/// each joined once; views are built from it.
+/// The buckets of a batch by address, logical id and name, so that joining a settings resource
+/// to its bucket costs a lookup and a view one pass over the batch.
 struct Index<'b, 'r> {
     batch: &'b [Resource<'r>],
-    buckets: Vec<(&'b Resource<'r>, Name<'r>)>,
-    settings: Vec<(&'b Resource<'r>, Join<'b, 'r>)>,
-    /// Each logging configuration of the batch: its resource, and the buckets its target names.
-    log_targets: Vec<(&'b Resource<'r>, Join<'b, 'r>)>,
+    /// Terraform buckets by address.
+    by_address: HashMap<&'r str, &'b Resource<'r>>,
+    /// CloudFormation buckets by file and logical id.
+    by_logical_id: HashMap<(&'r str, &'r str), &'b Resource<'r>>,
+    /// Buckets by known name: the file for CloudFormation (names join within a template),
+    /// `None` for Terraform (within the batch).
+    by_name: HashMap<(Option<&'r str>, &'r str), Vec<&'b Resource<'r>>>,
 }
 
 impl<'b, 'r> Index<'b, 'r> {
     fn new(batch: &'b [Resource<'r>]) -> Self {
         let mut index = Index {
             batch,
-            buckets: batch
-                .iter()
-                .filter(|r| BUCKET_KINDS.contains(&r.kind))
-                .map(|b| (b, bucket_name(b)))
-                .collect(),
-            settings: Vec::new(),
-            log_targets: Vec::new(),
+            by_address: HashMap::new(),
+            by_logical_id: HashMap::new(),
+            by_name: HashMap::new(),
         };
-        for resource in batch {
-            if is_separate_setting(resource.kind) {
-                let join = index.join(resource);
-                index.settings.push((resource, join));
-            }
-            let targets: Vec<&Value<'_>> = match resource.kind {
-                TF_BUCKET => resource
-                    .get("/logging")
-                    .as_array()
-                    .map(|blocks| blocks.iter().map(|b| b.get("target_bucket")).collect())
-                    .unwrap_or_default(),
-                TF_LOGGING => vec![resource.get("/target_bucket")],
-                CFN_BUCKET => {
-                    let logging = resource.get("/properties/LoggingConfiguration");
-                    match logging.get("DestinationBucketName") {
-                        // Without a destination, CloudFormation logs a bucket into itself.
-                        Value::Null if !logging.is_null() => {
-                            index.log_targets.push((
-                                resource,
-                                Join {
-                                    buckets: vec![resource],
-                                    uncertain: Uncertain::No,
-                                },
-                            ));
-                            Vec::new()
-                        }
-                        target => vec![target],
-                    }
+        for bucket in batch.iter().filter(|r| BUCKET_KINDS.contains(&r.kind)) {
+            let scope = match Source::of(bucket) {
+                Some(Source::Terraform) => {
+                    index.by_address.insert(bucket.id, bucket);
+                    None
                 }
-                _ => Vec::new(),
+                Some(Source::CloudFormation) => {
+                    if let Some(logical_id) = bucket.get("/logical_id").as_str() {
+                        index
+                            .by_logical_id
+                            .insert((bucket.file, logical_id), bucket);
+                    }
+                    Some(bucket.file)
+                }
+                None => continue,
             };
-            for target in targets {
-                let join = index.designate(resource, target);
-                index.log_targets.push((resource, join));
+            if let Name::Known(name) = bucket_name(bucket) {
+                index.by_name.entry((scope, name)).or_default().push(bucket);
             }
         }
         index
@@ -695,7 +680,8 @@ impl<'b, 'r> Index<'b, 'r> {
         let mut view = Bucket::empty(Some(bucket));
         view.read(batch, bucket);
         let name = bucket_name(bucket);
-        for (setting, join) in &self.settings {
+        for setting in batch.iter().filter(|r| is_separate_setting(r.kind)) {
+            let join = self.join(setting);
             if join.buckets.iter().any(|b| iam::same(b, bucket)) {
                 view.read(batch, setting);
             } else if join.may_be(&name) {
@@ -717,12 +703,7 @@ impl<'b, 'r> Index<'b, 'r> {
     /// The views of the buckets a settings resource configures, or a view of the resource
     /// alone when none of the batch is known to be its bucket.
     fn buckets_of_setting(&self, setting: &'b Resource<'r>) -> Vec<Bucket<'b, 'r>> {
-        let targets = self
-            .settings
-            .iter()
-            .find(|(r, _)| iam::same(r, setting))
-            .map(|(_, join)| join.buckets.clone())
-            .unwrap_or_default();
+        let targets = self.join(setting).buckets;
         if targets.is_empty() {
             let mut view = Bucket::empty(None);
             view.read(self.batch, setting);
@@ -733,7 +714,7 @@ impl<'b, 'r> Index<'b, 'r> {
     }
 
     /// The buckets a settings resource configures.
-    fn join(&self, resource: &'b Resource<'r>) -> Join<'b, 'r> {
+    fn join(&self, resource: &Resource<'_>) -> Join<'b, 'r> {
         let value = match Source::of(resource) {
             Some(Source::Terraform) => resource.get("/bucket"),
             Some(Source::CloudFormation) => resource.get("/properties/Bucket"),
@@ -745,21 +726,21 @@ impl<'b, 'r> Index<'b, 'r> {
     /// The buckets a value written in `from` names: by reference or by literal name.
     fn designate(&self, from: &Resource<'_>, value: &Value<'_>) -> Join<'b, 'r> {
         let source = Source::of(from);
-        let mut candidates = self.buckets.iter().filter(|(b, _)| {
-            Source::of(b) == source
-                && (source != Some(Source::CloudFormation) || b.file == from.file)
-        });
         if let Some(name) = value.as_str() {
-            let buckets: Vec<_> = candidates
-                .filter(|(_, n)| *n == Name::Known(name))
-                .map(|(b, _)| *b)
-                .collect();
-            let uncertain = if buckets.is_empty() {
-                Uncertain::UnnamedBuckets
-            } else {
-                Uncertain::No
+            let scope = match source {
+                Some(Source::CloudFormation) => Some(from.file),
+                _ => None,
             };
-            return Join { buckets, uncertain };
+            return match self.by_name.get(&(scope, name)) {
+                Some(buckets) => Join {
+                    buckets: buckets.clone(),
+                    uncertain: Uncertain::No,
+                },
+                None => Join {
+                    buckets: Vec::new(),
+                    uncertain: Uncertain::UnnamedBuckets,
+                },
+            };
         }
         if value.is_null() {
             return Join {
@@ -767,16 +748,14 @@ impl<'b, 'r> Index<'b, 'r> {
                 uncertain: Uncertain::No,
             };
         }
-        let target = match (source, reference(value)) {
-            (Some(Source::Terraform), Some(target)) if !value.get("$ref").is_null() => candidates
-                .filter(|(b, _)| refers_to_id(target, b.id))
-                .max_by_key(|(b, _)| b.id.len())
-                .map(|(b, _)| *b),
-            (Some(Source::CloudFormation), Some(target)) if value.get("$ref").is_null() => {
-                candidates
-                    .find(|(b, _)| b.get("/logical_id").as_str() == Some(target))
-                    .map(|(b, _)| *b)
-            }
+        let target = match source {
+            Some(Source::Terraform) => value
+                .get("$ref")
+                .as_str()
+                .and_then(|target| self.terraform_bucket(target)),
+            Some(Source::CloudFormation) if value.get("$ref").is_null() => reference(value)
+                .and_then(|logical_id| self.by_logical_id.get(&(from.file, logical_id)))
+                .copied(),
             _ => None,
         };
         match target {
@@ -788,6 +767,20 @@ impl<'b, 'r> Index<'b, 'r> {
                 buckets: Vec::new(),
                 uncertain: Uncertain::AnyBucket,
             },
+        }
+    }
+
+    /// The Terraform bucket a reference points into: the one whose address is the longest
+    /// prefix of the reference ending at a `.` (`aws_s3_bucket.logs.id` →
+    /// `aws_s3_bucket.logs`).
+    fn terraform_bucket(&self, target: &str) -> Option<&'b Resource<'r>> {
+        let mut end = target.len();
+        loop {
+            let prefix = target.get(..end)?;
+            if let Some(bucket) = self.by_address.get(prefix) {
+                return Some(bucket);
+            }
+            end = prefix.rfind('.')?;
         }
     }
 
@@ -819,11 +812,32 @@ impl<'b, 'r> Index<'b, 'r> {
             return Some(true);
         }
         let mut unknown = false;
-        for (_, join) in &self.log_targets {
-            if join.buckets.iter().any(|b| iam::same(b, bucket)) {
-                return Some(true);
+        for resource in self.batch {
+            let targets: Vec<&Value<'_>> = match resource.kind {
+                TF_BUCKET => resource
+                    .get("/logging")
+                    .as_array()
+                    .map(|blocks| blocks.iter().map(|b| b.get("target_bucket")).collect())
+                    .unwrap_or_default(),
+                TF_LOGGING => vec![resource.get("/target_bucket")],
+                CFN_BUCKET => {
+                    let logging = resource.get("/properties/LoggingConfiguration");
+                    let target = logging.get("DestinationBucketName");
+                    // Without a destination, CloudFormation logs a bucket into itself.
+                    if target.is_null() && !logging.is_null() && iam::same(resource, bucket) {
+                        return Some(true);
+                    }
+                    vec![target]
+                }
+                _ => continue,
+            };
+            for target in targets {
+                let join = self.designate(resource, target);
+                if join.buckets.iter().any(|b| iam::same(b, bucket)) {
+                    return Some(true);
+                }
+                unknown |= join.may_be(name);
             }
-            unknown |= join.may_be(name);
         }
         if unknown { None } else { Some(false) }
     }

@@ -16,7 +16,8 @@ This rule judges permission policies attached to identities: Terraform `aws_iam_
 `aws_iam_role_policy`, `aws_iam_user_policy`, `aws_iam_group_policy` and the \
 `inline_policy` blocks of `aws_iam_role` (the policy as JSON text, `jsonencode(…)`, a heredoc, \
 or an `aws_iam_policy_document` data source), and CloudFormation `AWS::IAM::Policy`, \
-`AWS::IAM::ManagedPolicy` and the `Policies` of `AWS::IAM::Role`, `User` and `Group`. It fires \
+`AWS::IAM::ManagedPolicy`, `AWS::IAM::RolePolicy`, `UserPolicy`, `GroupPolicy` and the \
+`Policies` of `AWS::IAM::Role`, `User` and `Group`. It fires \
 at the statement (at the `policy` line for JSON text, at the data source's `statement` block) \
 when the action list holds `*` (or `*:*`) and the resource list holds `*`. Statements with \
 conditions are reported too: a condition narrows who may use the grant, not what it grants.",
