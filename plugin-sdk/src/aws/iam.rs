@@ -8,7 +8,7 @@
 //! statement itself for an object or a data source, the attribute holding the text for JSON text
 //! (text has no lines of its own inside the resource).
 
-use crate::aws::{Field, is_unknown, resolve};
+use crate::aws::{Field, is_unknown};
 use crate::{Resource, Value};
 
 /// The Terraform data source that builds policy documents from blocks.
@@ -360,7 +360,15 @@ fn data_source<'b, 'r>(
     value: &Value<'_>,
 ) -> Option<&'b Resource<'r>> {
     let target = value.get("$ref").as_str()?;
-    resolve(batch, from, target).filter(|r| r.kind == POLICY_DOCUMENT_KIND)
+    if crate::aws::Source::of(from) != Some(crate::aws::Source::Terraform) {
+        return None;
+    }
+    // `aws::resolve` restricted to data sources, whose kind is compared first: bucket views
+    // ask this for every policy, so the pass over the batch must stay cheap.
+    batch
+        .iter()
+        .filter(|r| r.kind == POLICY_DOCUMENT_KIND && super::s3::refers_to_id(target, r.id))
+        .max_by_key(|r| r.id.len())
 }
 
 /// The fields of an identity-policy resource that hold a policy (empty for other kinds).

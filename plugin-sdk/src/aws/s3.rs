@@ -20,6 +20,7 @@
 //! bucket blocks (`versioning`, `logging`… known only after apply because the configuration does
 //! not set them) read as absent.
 
+use std::cell::OnceCell;
 use std::collections::HashMap;
 
 use crate::aws::iam::{self, PolicyDocument};
@@ -257,8 +258,8 @@ pub struct Logging<'b, 'r> {
 /// One bucket with every setting the batch gives it.
 #[derive(Debug, Clone)]
 pub struct Bucket<'b, 'r> {
-    /// The bucket resource; `None` for a separate resource whose bucket is not in the batch (or
-    /// not known), judged on its own settings only.
+    /// The bucket resource; `None` in a partial view of a settings resource whose bucket is not
+    /// in the batch (or not known).
     pub resource: Option<&'b Resource<'r>>,
     pub acls: Settings<Acl<'b, 'r>>,
     pub grants: Vec<Grant<'b, 'r>>,
@@ -333,6 +334,14 @@ impl<'b, 'r> Bucket<'b, 'r> {
         keep_separate(&mut self.logging.found, |l| {
             !iam::same(l.configuration.resource, bucket)
         });
+    }
+
+    fn add_account_blocks(&mut self, blocks: &[&'b Resource<'r>]) {
+        self.account_public_access_blocks.extend(
+            blocks
+                .iter()
+                .map(|&block| terraform_public_access_block(block)),
+        );
     }
 
     /// True when an account-wide block covers the bucket, or may (a flag not known).
@@ -571,9 +580,14 @@ impl<'b, 'r> Bucket<'b, 'r> {
     }
 }
 
-/// Every bucket whose settings `resource` holds: the bucket itself; for a separate resource,
-/// the bucket(s) it configures (or a view of it alone when its bucket is not in the batch);
-/// for an `aws_iam_policy_document`, the buckets whose policy it builds.
+/// The buckets `resource` takes part in, as a rule checking it needs them: for a bucket, its
+/// full view; for a separate settings resource, a partial view per bucket it configures (one
+/// without a bucket when none of the batch is known to be it) holding only that resource's
+/// settings and the account-wide blocks; for an `aws_iam_policy_document`, the views of the
+/// buckets whose policy it builds. A partial view holds everything a finding *in* that resource
+/// depends on and never reads as missing anything, so a rule can judge every view the same way
+/// and keep, with [`Findings`], the problems located in the resource it checks. (Full views for
+/// every settings resource would make a check cost a pass over the batch per bucket setting.)
 pub fn buckets_for<'b, 'r>(
     batch: &'b [Resource<'r>],
     resource: &Resource<'_>,
@@ -590,7 +604,7 @@ pub fn buckets_for<'b, 'r>(
         return vec![index.bucket(this)];
     }
     if is_separate_setting(this.kind) {
-        return index.buckets_of_setting(this);
+        return index.partial_views(this);
     }
     let mut buckets: Vec<Bucket<'b, 'r>> = Vec::new();
     for holder in batch
@@ -607,7 +621,7 @@ pub fn buckets_for<'b, 'r>(
         let holder_buckets = if holder.kind == TF_BUCKET {
             vec![index.bucket(holder)]
         } else {
-            index.buckets_of_setting(holder)
+            index.partial_views(holder)
         };
         for bucket in holder_buckets {
             let seen = buckets.iter().any(|b| match (b.resource, bucket.resource) {
@@ -630,10 +644,27 @@ pub(crate) fn refers_to_id(target: &str, id: &str) -> bool {
         .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
 }
 
-/// The buckets of a batch by address, logical id and name, so that joining a settings resource
-/// to its bucket costs a lookup and a view one pass over the batch.
+/// True when the Terraform reference `target` points into an `aws_s3_bucket` (of any module).
+fn names_a_bucket(target: &str) -> bool {
+    target.starts_with("aws_s3_bucket.") || target.contains(".aws_s3_bucket.")
+}
+
+/// The buckets of a batch and the resources that configure them, gathered in one pass; the
+/// lookups by address, logical id and name are built only when a join needs them.
 struct Index<'b, 'r> {
     batch: &'b [Resource<'r>],
+    /// The separate settings resources.
+    settings: Vec<&'b Resource<'r>>,
+    /// Account-wide public-access blocks.
+    account_blocks: Vec<&'b Resource<'r>>,
+    /// Resources that may name a logging target: buckets and logging resources.
+    log_sources: Vec<&'b Resource<'r>>,
+    lookups: OnceCell<Lookups<'b, 'r>>,
+}
+
+/// The buckets of a batch by address, logical id and name.
+#[derive(Default)]
+struct Lookups<'b, 'r> {
     /// Terraform buckets by address.
     by_address: HashMap<&'r str, &'b Resource<'r>>,
     /// CloudFormation buckets by file and logical id.
@@ -647,31 +678,58 @@ impl<'b, 'r> Index<'b, 'r> {
     fn new(batch: &'b [Resource<'r>]) -> Self {
         let mut index = Index {
             batch,
-            by_address: HashMap::new(),
-            by_logical_id: HashMap::new(),
-            by_name: HashMap::new(),
+            settings: Vec::new(),
+            account_blocks: Vec::new(),
+            log_sources: Vec::new(),
+            lookups: OnceCell::new(),
         };
-        for bucket in batch.iter().filter(|r| BUCKET_KINDS.contains(&r.kind)) {
-            let scope = match Source::of(bucket) {
-                Some(Source::Terraform) => {
-                    index.by_address.insert(bucket.id, bucket);
-                    None
-                }
-                Some(Source::CloudFormation) => {
-                    if let Some(logical_id) = bucket.get("/logical_id").as_str() {
-                        index
-                            .by_logical_id
-                            .insert((bucket.file, logical_id), bucket);
-                    }
-                    Some(bucket.file)
-                }
-                None => continue,
-            };
-            if let Name::Known(name) = bucket_name(bucket) {
-                index.by_name.entry((scope, name)).or_default().push(bucket);
+        // A pack's batch holds many other kinds, which cost only this prefix test.
+        let s3 = batch.iter().filter(|r| {
+            r.kind.starts_with("terraform/aws_s3_")
+                || r.kind.starts_with("cloudformation/AWS::S3::")
+        });
+        for resource in s3 {
+            if is_separate_setting(resource.kind) {
+                index.settings.push(resource);
+            }
+            match resource.kind {
+                TF_ACCOUNT_PUBLIC_ACCESS_BLOCK => index.account_blocks.push(resource),
+                TF_LOGGING | TF_BUCKET | CFN_BUCKET => index.log_sources.push(resource),
+                _ => {}
             }
         }
         index
+    }
+
+    fn lookups(&self) -> &Lookups<'b, 'r> {
+        self.lookups.get_or_init(|| {
+            let mut lookups = Lookups::default();
+            for bucket in self.batch.iter().filter(|r| BUCKET_KINDS.contains(&r.kind)) {
+                let scope = match Source::of(bucket) {
+                    Some(Source::Terraform) => {
+                        lookups.by_address.insert(bucket.id, bucket);
+                        None
+                    }
+                    Some(Source::CloudFormation) => {
+                        if let Some(logical_id) = bucket.get("/logical_id").as_str() {
+                            lookups
+                                .by_logical_id
+                                .insert((bucket.file, logical_id), bucket);
+                        }
+                        Some(bucket.file)
+                    }
+                    None => continue,
+                };
+                if let Name::Known(name) = bucket_name(bucket) {
+                    lookups
+                        .by_name
+                        .entry((scope, name))
+                        .or_default()
+                        .push(bucket);
+                }
+            }
+            lookups
+        })
     }
 
     /// The view of one bucket resource.
@@ -680,73 +738,131 @@ impl<'b, 'r> Index<'b, 'r> {
         let mut view = Bucket::empty(Some(bucket));
         view.read(batch, bucket);
         let name = bucket_name(bucket);
-        for setting in batch.iter().filter(|r| is_separate_setting(r.kind)) {
-            let join = self.join(setting);
-            if join.buckets.iter().any(|b| iam::same(b, bucket)) {
-                view.read(batch, setting);
-            } else if join.may_be(&name) {
-                view.mark_maybe(setting.kind);
+        for &setting in &self.settings {
+            match self.relation(setting, bucket, &name) {
+                Relation::Configures => view.read(batch, setting),
+                Relation::MayConfigure => view.mark_maybe(setting.kind),
+                Relation::Other => {}
             }
         }
-        for account in batch
-            .iter()
-            .filter(|r| r.kind == TF_ACCOUNT_PUBLIC_ACCESS_BLOCK)
-        {
-            view.account_public_access_blocks
-                .push(terraform_public_access_block(account));
-        }
+        view.add_account_blocks(&self.account_blocks);
         view.prefer_separate_resources(bucket);
         view.log_target = self.log_target(bucket, &name, &view);
         view
     }
 
-    /// The views of the buckets a settings resource configures, or a view of the resource
-    /// alone when none of the batch is known to be its bucket.
-    fn buckets_of_setting(&self, setting: &'b Resource<'r>) -> Vec<Bucket<'b, 'r>> {
-        let targets = self.join(setting).buckets;
-        if targets.is_empty() {
-            let mut view = Bucket::empty(None);
+    /// Partial views of what a settings resource configures: one per bucket it names (none
+    /// known: one without a bucket), each holding only that resource's settings and the
+    /// account-wide blocks. That is all a finding about the resource itself depends on; since
+    /// the bucket's other settings are left out, nothing in a partial view reads as missing.
+    fn partial_views(&self, setting: &'b Resource<'r>) -> Vec<Bucket<'b, 'r>> {
+        let targets = self.join(setting);
+        let partial = |bucket: Option<&'b Resource<'r>>| {
+            let mut view = Bucket::empty(bucket);
             view.read(self.batch, setting);
+            view.add_account_blocks(&self.account_blocks);
+            view.acls.maybe_elsewhere = true;
+            view.public_access_blocks.maybe_elsewhere = true;
+            view.policies.maybe_elsewhere = true;
+            view.encryption.maybe_elsewhere = true;
+            view.versioning.maybe_elsewhere = true;
+            view.logging.maybe_elsewhere = true;
             view.log_target = None;
-            return vec![view];
+            view
+        };
+        if targets.is_empty() {
+            return vec![partial(None)];
         }
-        targets.into_iter().map(|b| self.bucket(b)).collect()
+        targets.into_iter().map(|b| partial(Some(b))).collect()
     }
 
-    /// The buckets a settings resource configures.
-    fn join(&self, resource: &Resource<'_>) -> Join<'b, 'r> {
+    /// Whether a settings resource configures `bucket` (named `name`).
+    fn relation(&self, setting: &Resource<'_>, bucket: &Resource<'_>, name: &Name<'_>) -> Relation {
+        let value = match Source::of(setting) {
+            Some(Source::Terraform) => crate::pointer::get_path(setting.attributes, &["bucket"]),
+            _ => crate::pointer::get_path(setting.attributes, &["properties", "Bucket"]),
+        };
+        self.names(setting, value, bucket, name)
+    }
+
+    /// Whether `value`, written in `from` to name a bucket, names `bucket` (named `name`):
+    /// compared before anything is looked up, as a view asks it of every settings resource of
+    /// the batch.
+    fn names(
+        &self,
+        from: &Resource<'_>,
+        value: &Value<'_>,
+        bucket: &Resource<'_>,
+        name: &Name<'_>,
+    ) -> Relation {
+        let source = Source::of(from);
+        if source != Source::of(bucket)
+            || (source == Some(Source::CloudFormation) && from.file != bucket.file)
+        {
+            return Relation::Other;
+        }
+        if let Some(literal) = value.as_str() {
+            return if *name == Name::Known(literal) {
+                Relation::Configures
+            } else if *name == Name::Unknown {
+                let scope = (source == Some(Source::CloudFormation)).then_some(from.file);
+                if self.lookups().by_name.contains_key(&(scope, literal)) {
+                    Relation::Other
+                } else {
+                    Relation::MayConfigure
+                }
+            } else {
+                Relation::Other
+            };
+        }
+        if value.is_null() {
+            return Relation::Other;
+        }
+        let named = match source {
+            Some(Source::Terraform) => value.get("$ref").as_str().map(|target| {
+                if refers_to_id(target, bucket.id) {
+                    Relation::Configures
+                } else if names_a_bucket(target) {
+                    // Another bucket, whether or not the batch holds it.
+                    Relation::Other
+                } else {
+                    Relation::MayConfigure
+                }
+            }),
+            _ if value.get("$ref").is_null() => reference(value).map(|logical_id| {
+                if bucket.get("/logical_id").as_str() == Some(logical_id) {
+                    Relation::Configures
+                } else if self
+                    .lookups()
+                    .by_logical_id
+                    .contains_key(&(from.file, logical_id))
+                {
+                    Relation::Other
+                } else {
+                    Relation::MayConfigure
+                }
+            }),
+            _ => None,
+        };
+        named.unwrap_or(Relation::MayConfigure)
+    }
+
+    /// The buckets of the batch a settings resource is known to configure.
+    fn join(&self, resource: &Resource<'_>) -> Vec<&'b Resource<'r>> {
         let value = match Source::of(resource) {
             Some(Source::Terraform) => resource.get("/bucket"),
             Some(Source::CloudFormation) => resource.get("/properties/Bucket"),
             None => &crate::NULL,
         };
-        self.designate(resource, value)
-    }
-
-    /// The buckets a value written in `from` names: by reference or by literal name.
-    fn designate(&self, from: &Resource<'_>, value: &Value<'_>) -> Join<'b, 'r> {
-        let source = Source::of(from);
+        let source = Source::of(resource);
         if let Some(name) = value.as_str() {
-            let scope = match source {
-                Some(Source::CloudFormation) => Some(from.file),
-                _ => None,
-            };
-            return match self.by_name.get(&(scope, name)) {
-                Some(buckets) => Join {
-                    buckets: buckets.clone(),
-                    uncertain: Uncertain::No,
-                },
-                None => Join {
-                    buckets: Vec::new(),
-                    uncertain: Uncertain::UnnamedBuckets,
-                },
-            };
-        }
-        if value.is_null() {
-            return Join {
-                buckets: Vec::new(),
-                uncertain: Uncertain::No,
-            };
+            let scope = (source == Some(Source::CloudFormation)).then_some(resource.file);
+            return self
+                .lookups()
+                .by_name
+                .get(&(scope, name))
+                .cloned()
+                .unwrap_or_default();
         }
         let target = match source {
             Some(Source::Terraform) => value
@@ -754,20 +870,15 @@ impl<'b, 'r> Index<'b, 'r> {
                 .as_str()
                 .and_then(|target| self.terraform_bucket(target)),
             Some(Source::CloudFormation) if value.get("$ref").is_null() => reference(value)
-                .and_then(|logical_id| self.by_logical_id.get(&(from.file, logical_id)))
+                .and_then(|logical_id| {
+                    self.lookups()
+                        .by_logical_id
+                        .get(&(resource.file, logical_id))
+                })
                 .copied(),
             _ => None,
         };
-        match target {
-            Some(bucket) => Join {
-                buckets: vec![bucket],
-                uncertain: Uncertain::No,
-            },
-            None => Join {
-                buckets: Vec::new(),
-                uncertain: Uncertain::AnyBucket,
-            },
-        }
+        target.into_iter().collect()
     }
 
     /// The Terraform bucket a reference points into: the one whose address is the longest
@@ -777,7 +888,7 @@ impl<'b, 'r> Index<'b, 'r> {
         let mut end = target.len();
         loop {
             let prefix = target.get(..end)?;
-            if let Some(bucket) = self.by_address.get(prefix) {
+            if let Some(bucket) = self.lookups().by_address.get(prefix) {
                 return Some(bucket);
             }
             end = prefix.rfind('.')?;
@@ -812,7 +923,7 @@ impl<'b, 'r> Index<'b, 'r> {
             return Some(true);
         }
         let mut unknown = false;
-        for resource in self.batch {
+        for &resource in &self.log_sources {
             let targets: Vec<&Value<'_>> = match resource.kind {
                 TF_BUCKET => resource
                     .get("/logging")
@@ -832,11 +943,11 @@ impl<'b, 'r> Index<'b, 'r> {
                 _ => continue,
             };
             for target in targets {
-                let join = self.designate(resource, target);
-                if join.buckets.iter().any(|b| iam::same(b, bucket)) {
-                    return Some(true);
+                match self.names(resource, target, bucket, name) {
+                    Relation::Configures => return Some(true),
+                    Relation::MayConfigure => unknown = true,
+                    Relation::Other => {}
                 }
-                unknown |= join.may_be(name);
             }
         }
         if unknown { None } else { Some(false) }
@@ -988,32 +1099,13 @@ fn bucket_name<'r>(bucket: &Resource<'r>) -> Name<'r> {
     Name::Unknown
 }
 
-/// Which buckets a value naming a bucket designates.
-#[derive(Debug, Clone)]
-struct Join<'b, 'r> {
-    buckets: Vec<&'b Resource<'r>>,
-    uncertain: Uncertain,
-}
-
+/// How a settings resource relates to one bucket.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Uncertain {
-    /// The buckets found are all it can be.
-    No,
-    /// A literal name no bucket of the batch is known by: it may be a bucket whose name is
-    /// unknown.
-    UnnamedBuckets,
-    /// It may be any bucket.
-    AnyBucket,
-}
-
-impl Join<'_, '_> {
-    fn may_be(&self, name: &Name<'_>) -> bool {
-        match self.uncertain {
-            Uncertain::No => false,
-            Uncertain::UnnamedBuckets => *name == Name::Unknown,
-            Uncertain::AnyBucket => true,
-        }
-    }
+enum Relation {
+    Configures,
+    /// Its bucket is not known statically and may be this one.
+    MayConfigure,
+    Other,
 }
 
 #[cfg(test)]
