@@ -1515,6 +1515,54 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn a_settings_resource_sees_a_partial_view_that_lacks_nothing() {
+        let parsed = parse(&[
+            (
+                "terraform/aws_s3_bucket",
+                "aws_s3_bucket.a",
+                json!({"bucket": "acme-a"}),
+            ),
+            (
+                "terraform/aws_s3_bucket_acl",
+                "aws_s3_bucket_acl.a",
+                json!({"bucket": {"$ref": "aws_s3_bucket.a.id"}, "acl": "public-read"}),
+            ),
+            (
+                "terraform/aws_s3_account_public_access_block",
+                "aws_s3_account_public_access_block.this",
+                json!({"block_public_acls": true}),
+            ),
+        ]);
+        let batch = batch(&parsed);
+        let views = buckets_for(&batch, find(&batch, "aws_s3_bucket_acl.a"));
+        let [view] = views.as_slice() else {
+            panic!("one view: {views:?}");
+        };
+        assert_eq!(view.resource.map(|r| r.id), Some("aws_s3_bucket.a"));
+        assert_eq!(view.describe(), "bucket `acme-a`");
+        assert_eq!(view.acls.found.len(), 1);
+        assert_eq!(view.account_public_access_blocks.len(), 1);
+        for missing in [
+            view.public_access_blocks.is_missing(),
+            view.policies.is_missing(),
+            view.encryption.is_missing(),
+            view.versioning.is_missing(),
+            view.logging.is_missing(),
+        ] {
+            assert!(!missing);
+        }
+        assert_eq!(view.log_target, None);
+        // The bucket's own view holds the ACL too.
+        assert_eq!(
+            Bucket::new(&batch, find(&batch, "aws_s3_bucket.a"))
+                .acls
+                .found
+                .len(),
+            1
+        );
+    }
+
+    #[test]
     fn acl_names_are_spelled_as_s3_does() {
         assert_eq!(acl_name("PublicRead"), "public-read");
         assert_eq!(acl_name("AuthenticatedRead"), "authenticated-read");
