@@ -18,7 +18,13 @@
 //! is not known may configure any bucket of the batch ([`Settings::maybe_elsewhere`]), and a
 //! bucket with such a setting is not reported for lacking it. In a plan, the provider's computed
 //! bucket blocks (`versioning`, `logging`… known only after apply because the configuration does
-//! not set them) read as absent.
+//! not set them) read as absent. When both the bucket and a separate resource configure the
+//! same setting, the separate resource's value is the one kept (with provider v4 the bucket's
+//! block is computed from it).
+//!
+//! Rules call [`buckets_for`] with the resource they check and keep, through [`Findings`], the
+//! problems located in that resource: a problem in a separate resource is then reported once,
+//! when that resource is checked, on its own line.
 
 use std::cell::OnceCell;
 use std::collections::HashMap;
@@ -255,7 +261,8 @@ pub struct Logging<'b, 'r> {
     pub target: Setting<'b, 'r>,
 }
 
-/// One bucket with every setting the batch gives it.
+/// One bucket with every setting the batch gives it (or, in a partial view of a settings
+/// resource, that resource's settings only; see [`buckets_for`]).
 #[derive(Debug, Clone)]
 pub struct Bucket<'b, 'r> {
     /// The bucket resource; `None` in a partial view of a settings resource whose bucket is not
