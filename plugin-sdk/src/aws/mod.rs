@@ -12,6 +12,9 @@
 //! value that is not known statically, and rules only report what is known to be wrong (or known
 //! to be missing).
 
+pub mod iam;
+pub mod s3;
+
 use crate::{Resource, Value};
 
 pub mod cloudtrail;
