@@ -49,7 +49,9 @@ pub mod pointer;
 #[cfg(feature = "testing")]
 pub mod testing;
 
-use std::cell::OnceCell;
+use std::any::{Any, TypeId};
+use std::cell::{OnceCell, RefCell};
+use std::rc::Rc;
 use std::sync::Mutex;
 
 pub use serde_json;
@@ -208,6 +210,7 @@ pub struct Report<'a, 'r> {
     rule: &'static Rule,
     resource_id: &'a str,
     batch: &'a [Resource<'r>],
+    indexes: &'a BatchIndexes,
     config: &'a Value<'a>,
     findings: &'a mut Vec<Finding>,
 }
@@ -245,6 +248,23 @@ impl<'a, 'r> Report<'a, 'r> {
         self.batch
     }
 
+    /// A value derived from the whole batch (typically an index from names to positions in
+    /// [`Report::batch`]), built by `build` the first time any rule asks for a `T` during this
+    /// batch and shared by every later rule and resource, so joining related resources costs
+    /// one pass over the batch instead of one per resource.
+    pub fn batch_index<T: Any>(&self, build: impl FnOnce(&[Resource<'r>]) -> T) -> Rc<T> {
+        let key = TypeId::of::<T>();
+        if let Some(found) = self.indexes.get(key) {
+            return found;
+        }
+        let built = Rc::new(build(self.batch));
+        self.indexes
+            .entries
+            .borrow_mut()
+            .push((key, Rc::clone(&built) as Rc<dyn Any>));
+        built
+    }
+
     fn push(&mut self, pointer: String, message: String, severity: Option<Severity>) {
         self.findings.push(Finding {
             rule_id: self.rule.id.to_string(),
@@ -256,17 +276,34 @@ impl<'a, 'r> Report<'a, 'r> {
     }
 }
 
+/// The values [`Report::batch_index`] built for the current batch, by type.
+#[derive(Default)]
+struct BatchIndexes {
+    entries: RefCell<Vec<(TypeId, Rc<dyn Any>)>>,
+}
+
+impl BatchIndexes {
+    fn get<T: Any>(&self, key: TypeId) -> Option<Rc<T>> {
+        let entries = self.entries.borrow();
+        let (_, value) = entries.iter().find(|(k, _)| *k == key)?;
+        Rc::clone(value).downcast::<T>().ok()
+    }
+}
+
 /// Runs every rule of `P` that applies to each resource, in rule order.
 pub fn evaluate<P: Policy>(resources: &[Resource<'_>], config: &Value<'_>) -> Vec<Finding> {
     let mut evaluator = Evaluator::<P>::new();
     let mut findings = Vec::new();
+    let indexes = BatchIndexes::default();
     for (index, resource) in resources.iter().enumerate() {
-        let batch = if P::SEES_BATCH {
-            resources
+        if P::SEES_BATCH {
+            evaluator.evaluate(resource, resources, &indexes, config, &mut findings);
         } else {
-            &resources[index..=index]
-        };
-        evaluator.evaluate(resource, batch, config, &mut findings);
+            // Each resource is its own batch: nothing derived from one carries to the next.
+            let alone = BatchIndexes::default();
+            let batch = &resources[index..=index];
+            evaluator.evaluate(resource, batch, &alone, config, &mut findings);
+        }
     }
     findings
 }
@@ -290,6 +327,7 @@ impl<P: Policy> Evaluator<P> {
         &mut self,
         resource: &Resource<'r>,
         batch: &[Resource<'r>],
+        indexes: &BatchIndexes,
         config: &Value<'_>,
         findings: &mut Vec<Finding>,
     ) {
@@ -310,6 +348,7 @@ impl<P: Policy> Evaluator<P> {
                 rule,
                 resource_id: resource.id,
                 batch,
+                indexes,
                 config,
                 findings,
             };
@@ -415,12 +454,9 @@ pub mod __private {
             for r in &batch {
                 let attributes = parse(r)?;
                 let resource = super::Resource::new(&r.id, &r.kind, &r.file, &attributes);
-                evaluator.evaluate(
-                    &resource,
-                    std::slice::from_ref(&resource),
-                    config,
-                    &mut findings,
-                );
+                let indexes = super::BatchIndexes::default();
+                let batch = std::slice::from_ref(&resource);
+                evaluator.evaluate(&resource, batch, &indexes, config, &mut findings);
             }
             findings
         };
