@@ -29,6 +29,7 @@
 
 mod eval;
 mod functions;
+mod parser;
 mod syntax;
 mod value;
 
@@ -498,9 +499,12 @@ impl<'l> Tree<'l> {
             }
             Some((body, source))
         } else {
+            let lines = LineIndex::new(text);
+            if let Some(body) = parser::parse(text, &lines) {
+                return Some((body, text.to_owned()));
+            }
             match hcl_edit::parser::parse_body(text) {
                 Ok(body) => {
-                    let lines = LineIndex::new(text);
                     let body = Lower::new(text, &lines).body(&body);
                     Some((body, text.to_owned()))
                 }

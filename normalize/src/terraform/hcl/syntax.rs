@@ -13,7 +13,7 @@ use crate::resource::Span;
 use crate::yaml::{Node, Value as YamlValue};
 
 /// A body: the attributes and nested blocks between a block's braces (or of a whole file).
-#[derive(Debug, Default)]
+#[derive(Debug, Default, PartialEq)]
 pub struct Body {
     pub attrs: Vec<Attr>,
     pub blocks: Vec<Block>,
@@ -26,7 +26,7 @@ impl Body {
 }
 
 /// `name = expr`.
-#[derive(Debug)]
+#[derive(Debug, PartialEq)]
 pub struct Attr {
     pub name: String,
     /// Where the name is written.
@@ -35,7 +35,7 @@ pub struct Attr {
 }
 
 /// `kind "label" … { body }`.
-#[derive(Debug)]
+#[derive(Debug, PartialEq)]
 pub struct Block {
     pub kind: String,
     pub labels: Vec<String>,
@@ -45,14 +45,14 @@ pub struct Block {
 }
 
 /// An expression, where it starts, and the byte range of its text in its file's source.
-#[derive(Debug)]
+#[derive(Debug, PartialEq)]
 pub struct Expr {
     pub kind: Kind,
     pub at: Span,
     pub text: Range<u32>,
 }
 
-#[derive(Debug)]
+#[derive(Debug, PartialEq)]
 pub enum Kind {
     Null,
     Bool(bool),
@@ -73,7 +73,7 @@ pub enum Kind {
 }
 
 /// An object key: a bare name is the name itself, anything else is evaluated.
-#[derive(Debug)]
+#[derive(Debug, PartialEq)]
 pub enum Key {
     Name(String, Span),
     Expr(Expr),
@@ -88,7 +88,7 @@ impl Key {
     }
 }
 
-#[derive(Debug)]
+#[derive(Debug, PartialEq)]
 pub enum Op {
     Attr(String),
     Index(Expr),
@@ -96,7 +96,7 @@ pub enum Op {
     FullSplat,
 }
 
-#[derive(Debug)]
+#[derive(Debug, PartialEq)]
 pub struct Call {
     pub name: String,
     /// `provider::aws::arn_parse(…)` and other namespaced functions.
@@ -106,7 +106,7 @@ pub struct Call {
     pub expand_final: bool,
 }
 
-#[derive(Debug)]
+#[derive(Debug, PartialEq)]
 pub struct For {
     pub key_var: Option<String>,
     pub value_var: String,
@@ -118,7 +118,7 @@ pub struct For {
 }
 
 /// A piece of a string template, strip markers (`~`) already applied to the literals.
-#[derive(Debug)]
+#[derive(Debug, PartialEq)]
 pub enum Part {
     Literal(String),
     Interpolation(Expr),
@@ -421,13 +421,25 @@ impl<'a> Lower<'a> {
 
 /// Builds a template's parts, applying strip markers to neighbouring literals.
 #[derive(Default)]
-struct Parts {
+pub struct Parts {
     parts: Vec<Part>,
     trim_next: bool,
 }
 
 impl Parts {
-    fn literal(&mut self, text: &str) {
+    /// Parts whose first literal loses its leading whitespace when `trim`.
+    pub fn trimming(trim: bool) -> Self {
+        Parts {
+            parts: Vec::new(),
+            trim_next: trim,
+        }
+    }
+
+    pub fn into_parts(self) -> Vec<Part> {
+        self.parts
+    }
+
+    pub fn literal(&mut self, text: &str) {
         let text = if std::mem::take(&mut self.trim_next) {
             text.trim_start()
         } else {
@@ -438,20 +450,20 @@ impl Parts {
         }
     }
 
-    fn open(&mut self, strip: Strip) {
+    pub fn open(&mut self, strip: Strip) {
         self.trim_last(strip.strip_start());
     }
 
-    fn close(&mut self, strip: Strip) {
+    pub fn close(&mut self, strip: Strip) {
         self.trim_next = strip.strip_end();
     }
 
-    fn push(&mut self, part: Part) {
+    pub fn push(&mut self, part: Part) {
         self.trim_next = false;
         self.parts.push(part);
     }
 
-    fn extend(&mut self, parts: Vec<Part>) {
+    pub fn extend(&mut self, parts: Vec<Part>) {
         for part in parts {
             match part {
                 Part::Literal(text) => self.literal(&text),
@@ -460,7 +472,7 @@ impl Parts {
         }
     }
 
-    fn trim_last(&mut self, trim: bool) {
+    pub fn trim_last(&mut self, trim: bool) {
         if !trim {
             return;
         }

@@ -1047,3 +1047,93 @@ fn mutated_configurations_never_panic() {
         let _ = normalize_file("m.tf.json", text, true, &limits);
     }
 }
+
+/// Parses `text` with both parsers; the fast one must accept it and agree with hcl-edit.
+fn same_parse(text: &str) {
+    let lines = LineIndex::new(text);
+    let fast =
+        parser::parse(text, &lines).unwrap_or_else(|| panic!("fast parser gave up on:\n{text}"));
+    let reference = hcl_edit::parser::parse_body(text).expect("hcl-edit parses");
+    let reference = Lower::new(text, &lines).body(&reference);
+    assert_eq!(fast, reference, "{text}");
+}
+
+#[test]
+fn the_fast_parser_agrees_with_hcl_edit() {
+    same_parse(BUCKET);
+    for snippet in [
+        "a = 1\nb = \"x\"\nc = true\nd = null\ne = 1.5e3\n",
+        "a = -1\nb = !true\nc = 1 + 2 * 3 - 4 / 5 % 6\nd = a || b && c == d != e < f > g <= h >= i\n",
+        "a = x ? y : z ? 1 : 2\nb = (1 + 2) * 3\n",
+        "a = var.x.y[0][\"k\"].z\nb = list.0.name\nc = a[*].b.c\nd = a.*.b\ne = foo-bar\n",
+        "a = [for x in xs : x.id if x != null]\nb = {for k, v in m : k => v...}\nc = [\n  1,\n  2,\n]\n",
+        "a = {\n  b = 1\n  \"c\" = 2, d: 3\n  (var.k) = 4\n  e = { f = [] }\n}\n",
+        "a = merge(x, y)\nb = f()\nc = concat([1],\n  [2],\n)\nd = max(xs...)\ne = provider::aws::arn_parse(x)\n",
+        "a = \"plain \\\"quoted\\\" \\n\\t \\u00e9 $${x} %%{y} $ % end\"\nb = \"${x}\"\nc = \"a${x}b${y ~}  c\"\n",
+        "a = \"%{ if x }yes%{ else }no%{ endif }\"\nb = \"%{ for k, v in m ~} ${k}=${v} %{~ endfor }\"\n",
+        "a = <<EOT\nline ${x}\n  two\nEOT\nb = <<-EOT\n    indented ${y}\n      more\n    EOT\n",
+        "a = <<EOT\n%{ for i in xs ~}\n${i}\n%{ endfor ~}\nEOT\nb = 1\n",
+        "# comment\n// another\n/* block */ a = 1 # trailing\nresource \"x\" \"y\" { # c\n  b = 2 /* c */\n}\n",
+        "block {}\nblock \"l\" {\n}\nblock l1 \"l2\" { a = 1 }\nnested {\n  inner {\n    deeper { x = [1] }\n  }\n}\n",
+        "a = {}\nb = []\nc = { for x in xs : x => x }\nd = [for i, v in xs : \"${i}:${v}\"]\n",
+        "dynamic \"ingress\" {\n  for_each = var.ports\n  iterator = port\n  content {\n    from_port = port.value\n  }\n}\n",
+        "a = jsonencode({\n  Version = \"2012-10-17\"\n  Statement = [{\n    Effect = \"Allow\"\n    Action = [\"s3:*\"]\n  }]\n})\n",
+        "a = 1\r\nb = \"x\"\r\nc {\r\n  d = 2\r\n}\r\n",
+        "a = x == \"y\" ? [] : [1]\nb = try(a.b, null)\nc = length(var.x) > 0\n",
+    ] {
+        same_parse(snippet);
+    }
+    for file in [
+        "root/main.tf",
+        "root/variables.tf",
+        "root/versions.tf",
+        "root/terraform.tfvars",
+        "root/a.auto.tfvars",
+        "root/modules/network/main.tf",
+        "root/modules/network/variables.tf",
+        "root/modules/network/outputs.tf",
+        "root/modules/bucket/main.tf",
+        "registry/main.tf",
+        "registry/.terraform/modules/s3/main.tf",
+        "registry/.terraform/modules/s3.kms/main.tf",
+        "cycles/main.tf",
+        "recursion/a/main.tf",
+    ] {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/terraform")
+            .join(file);
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{file}: {e}"));
+        same_parse(&text);
+    }
+}
+
+#[test]
+fn the_fast_parser_leaves_what_it_does_not_know_to_hcl_edit() {
+    for text in [
+        "a = 1 +\n",
+        "résumé = 1\n",
+        "a = \"unterminated\n",
+        "a = <<EOT\nno end\n",
+        "a = \"%{ if x }no endif\"\n",
+        "a = /* multi\nline */ 1\n",
+        "a = b c\n",
+        "resource \"a\" \"b\" {\n  x = 1 }\n",
+        "a = 1 b = 2\n",
+        "a = [1 2]\n",
+        "a = {b = 1 c = 2}\n",
+        "a = f(1 2)\n",
+        "block { a = 1\n b = 2 }\n",
+        "a = x ? y\n",
+        "a = \"${x\"\n",
+        "a = 1\n}\n",
+    ] {
+        let lines = LineIndex::new(text);
+        if let Some(fast) = parser::parse(text, &lines) {
+            let reference = hcl_edit::parser::parse_body(text)
+                .unwrap_or_else(|e| panic!("accepted what hcl-edit rejects: {text}\n{e}"));
+            assert_eq!(fast, Lower::new(text, &lines).body(&reference), "{text}");
+        }
+    }
+    let deep = format!("a = {}1{}\n", "[".repeat(100), "]".repeat(100));
+    assert!(parser::parse(&deep, &LineIndex::new(&deep)).is_none());
+}
