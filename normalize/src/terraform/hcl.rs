@@ -825,9 +825,6 @@ impl<'l> Tree<'l> {
             &mut pointer,
             &mut spans,
         );
-        let attributes = Val::Map(attributes);
-        // Past the budget, values are already unknown; the resource itself is still judged.
-        let _ = self.charge(attributes.weight());
         self.seen.insert(id.clone());
         self.resources.push(Resource {
             id,
@@ -835,7 +832,7 @@ impl<'l> Tree<'l> {
             file: display,
             line: block.at.line,
             end_line: block.end_line.max(block.at.line),
-            attributes: into_json(attributes),
+            attributes: Json::Object(attributes),
             spans,
         });
     }
@@ -849,8 +846,8 @@ impl<'l> Tree<'l> {
         meta_blocks: &[&str],
         pointer: &mut String,
         spans: &mut SpanTable,
-    ) -> BTreeMap<String, Val> {
-        let mut out = BTreeMap::new();
+    ) -> Map<String, Json> {
+        let mut out = Map::new();
         let parent = pointer.len();
         for attr in &body.attrs {
             if meta.contains(&attr.name.as_str()) {
@@ -862,7 +859,9 @@ impl<'l> Tree<'l> {
             spans.insert(pointer.clone(), attr.at);
             record_spans(&value, &attr.expr, pointer, spans);
             pointer.truncate(parent);
-            out.insert(attr.name.clone(), value);
+            // Past the budget, values are already unknown; the resource is still judged.
+            let _ = self.charge(value.weight());
+            out.insert(attr.name.clone(), into_json(value));
         }
         for block in &body.blocks {
             if meta_blocks.contains(&block.kind.as_str()) {
@@ -872,10 +871,7 @@ impl<'l> Tree<'l> {
                 self.dynamic(scope, block, &mut out, pointer, spans);
                 continue;
             }
-            let index = match out.get(&block.kind) {
-                Some(Val::List(items)) => items.len(),
-                _ => 0,
-            };
+            let index = block_count(&out, &block.kind);
             pointer.push('/');
             yaml::push_pointer_token(pointer, &block.kind);
             pointer.push('/');
@@ -883,7 +879,7 @@ impl<'l> Tree<'l> {
             spans.insert(pointer.clone(), block.at);
             let value = self.body_value(scope, &block.body, &[], &[], pointer, spans);
             pointer.truncate(parent);
-            push_block(&mut out, &block.kind, Val::Map(value));
+            push_block(&mut out, &block.kind, Json::Object(value));
         }
         out
     }
@@ -893,7 +889,7 @@ impl<'l> Tree<'l> {
         &mut self,
         scope: &mut eval::Scope<'_>,
         block: &Block,
-        out: &mut BTreeMap<String, Val>,
+        out: &mut Map<String, Json>,
         pointer: &mut String,
         spans: &mut SpanTable,
     ) {
@@ -928,10 +924,7 @@ impl<'l> Tree<'l> {
                     .attr("for_each")
                     .map(|attr| scope.def.text(scope.file, &attr.expr).to_owned())
                     .unwrap_or_default();
-                let index = match out.get(label) {
-                    Some(Val::List(items)) => items.len(),
-                    _ => 0,
-                };
+                let index = block_count(out, label);
                 pointer.push('/');
                 yaml::push_pointer_token(pointer, label);
                 pointer.push_str(&format!("/{index}"));
@@ -940,7 +933,7 @@ impl<'l> Tree<'l> {
                 push_block(
                     out,
                     label,
-                    Val::unknown(&format!("dynamic \"{label}\" over {text}")),
+                    Val::unknown(&format!("dynamic \"{label}\" over {text}")).to_json(),
                 );
                 return;
             }
@@ -949,10 +942,7 @@ impl<'l> Tree<'l> {
             if self.charge(1).is_err() {
                 return;
             }
-            let index = match out.get(label) {
-                Some(Val::List(items)) => items.len(),
-                _ => 0,
-            };
+            let index = block_count(out, label);
             pointer.push('/');
             yaml::push_pointer_token(pointer, label);
             pointer.push_str(&format!("/{index}"));
@@ -963,11 +953,11 @@ impl<'l> Tree<'l> {
             scope.vars.push((iterator.clone(), Val::Map(binding)));
             let element = match content {
                 Some(content) => self.body_value(scope, &content.body, &[], &[], pointer, spans),
-                None => BTreeMap::new(),
+                None => Map::new(),
             };
             scope.vars.pop();
             pointer.truncate(parent);
-            push_block(out, label, Val::Map(element));
+            push_block(out, label, Json::Object(element));
         }
     }
 
@@ -1340,12 +1330,20 @@ fn instances_of(expansion: &Expansion) -> Vec<(Option<Val>, Bindings)> {
     }
 }
 
-fn push_block(out: &mut BTreeMap<String, Val>, kind: &str, value: Val) {
+fn push_block(out: &mut Map<String, Json>, kind: &str, value: Json) {
     match out.get_mut(kind) {
-        Some(Val::List(items)) => items.push(value),
+        Some(Json::Array(items)) => items.push(value),
         _ => {
-            out.insert(kind.to_owned(), Val::List(vec![value]));
+            out.insert(kind.to_owned(), Json::Array(vec![value]));
         }
+    }
+}
+
+/// How many blocks of type `kind` are already in `out`.
+fn block_count(out: &Map<String, Json>, kind: &str) -> usize {
+    match out.get(kind) {
+        Some(Json::Array(items)) => items.len(),
+        _ => 0,
     }
 }
 

@@ -285,11 +285,21 @@ impl Parser<'_> {
         }
     }
 
-    /// Copies one (possibly multi-byte) character to `out`.
+    /// Copies a run of literal text to `out`: up to the next byte that may mean something in
+    /// a template (at least one character).
     fn literal_char(&mut self, out: &mut String) -> P<()> {
-        let c = self.text.get(self.pos..)?.chars().next()?;
-        out.push(c);
-        self.pos += c.len_utf8();
+        let rest = self.text.get(self.pos..)?;
+        let first = rest.chars().next()?;
+        // A newline alone: a heredoc checks for its delimiter at every line start.
+        let run = if first == '\n' {
+            1
+        } else {
+            rest.get(first.len_utf8()..)?
+                .find(['\\', '"', '\n', '$', '%', '\r'])
+                .map_or(rest.len(), |at| at + first.len_utf8())
+        };
+        out.push_str(rest.get(..run)?);
+        self.pos += run;
         Some(())
     }
 

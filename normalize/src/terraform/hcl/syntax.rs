@@ -161,9 +161,13 @@ impl LineIndex {
             .starts
             .get(line.saturating_sub(1))
             .map_or(0, |&s| s as usize);
-        let column = text
-            .get(start..offset.min(text.len()))
-            .map_or(1, |prefix| prefix.chars().count() + 1);
+        let column = text.get(start..offset.min(text.len())).map_or(1, |prefix| {
+            if prefix.is_ascii() {
+                prefix.len() + 1
+            } else {
+                prefix.chars().count() + 1
+            }
+        });
         Span {
             line: u32::try_from(line.max(1)).unwrap_or(u32::MAX),
             column: u32::try_from(column).unwrap_or(u32::MAX),
