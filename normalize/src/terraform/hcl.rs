@@ -120,7 +120,7 @@ pub fn normalize_file(display: &str, text: &str, json: bool, limits: &Limits) ->
     };
     let mut tree = Tree::new(limits, None, module_display.clone());
     let mut def = ModuleDef::new(PathBuf::new(), module_display);
-    tree.add_file(&mut def, display, text, json);
+    tree.add_file(&mut def, display, text.to_owned(), json);
     let root = tree.add_root(Rc::new(def));
     tree.emit_instance(root);
     Normalized {
@@ -412,7 +412,7 @@ impl<'l> Tree<'l> {
         for (name, json) in names {
             let file_display = join_display(display, &name);
             if let Some(text) = self.read_text(&dir.join(&name), &file_display) {
-                self.add_file(&mut def, file_display, &text, json);
+                self.add_file(&mut def, file_display, text, json);
             }
         }
         let def = Rc::new(def);
@@ -448,7 +448,7 @@ impl<'l> Tree<'l> {
     }
 
     /// Parses one file into `def`.
-    fn add_file(&mut self, def: &mut ModuleDef, display: String, text: &str, json: bool) {
+    fn add_file(&mut self, def: &mut ModuleDef, display: String, mut text: String, json: bool) {
         if u64::try_from(text.len()).unwrap_or(u64::MAX) > self.limits.max_file_bytes {
             let max = self.limits.max_file_bytes;
             self.report(
@@ -458,21 +458,25 @@ impl<'l> Tree<'l> {
             );
             return;
         }
-        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-        let Some((body, source)) = self.parse(&display, text, json) else {
+        if text.starts_with('\u{feff}') {
+            text.drain(..'\u{feff}'.len_utf8());
+        }
+        let Some((body, json_source)) = self.parse(&display, &text, json) else {
             return;
         };
         let file = def.files.len();
         def.files.push(SourceFile {
             display: display.clone(),
-            source,
+            source: json_source.unwrap_or(text),
         });
         for block in body.blocks {
             self.declare(def, file, &display, block);
         }
     }
 
-    fn parse(&mut self, display: &str, text: &str, json: bool) -> Option<(Body, String)> {
+    /// Parses a file; for JSON syntax also the text of its templates, which unknown values
+    /// quote (for native syntax, the file's own text).
+    fn parse(&mut self, display: &str, text: &str, json: bool) -> Option<(Body, Option<String>)> {
         if json {
             let (documents, error) = yaml::parse_json(text, self.limits);
             if let Some(error) = error {
@@ -497,16 +501,16 @@ impl<'l> Tree<'l> {
             for (line, message) in std::mem::take(&mut lower.errors) {
                 self.report(display, Some(line), message);
             }
-            Some((body, source))
+            Some((body, Some(source)))
         } else {
             let lines = LineIndex::new(text);
             if let Some(body) = parser::parse(text, &lines) {
-                return Some((body, text.to_owned()));
+                return Some((body, None));
             }
             match hcl_edit::parser::parse_body(text) {
                 Ok(body) => {
                     let body = Lower::new(text, &lines).body(&body);
-                    Some((body, text.to_owned()))
+                    Some((body, None))
                 }
                 Err(error) => {
                     let line = u32::try_from(error.location().line()).unwrap_or(1).max(1);
@@ -665,13 +669,13 @@ impl<'l> Tree<'l> {
             }
             return;
         }
-        let Some((body, source)) = self.parse(display, text, false) else {
+        let Some((body, _)) = self.parse(display, text, false) else {
             return;
         };
         let mut def = ModuleDef::new(PathBuf::new(), String::new());
         def.files.push(SourceFile {
             display: display.to_owned(),
-            source,
+            source: text.to_owned(),
         });
         let def = Rc::new(def);
         for attr in &body.attrs {

@@ -139,6 +139,8 @@ pub enum Part {
 #[derive(Debug)]
 pub struct LineIndex {
     starts: Vec<u32>,
+    /// The 0-based line of the last lookup.
+    hint: std::cell::Cell<usize>,
 }
 
 impl LineIndex {
@@ -150,13 +152,24 @@ impl LineIndex {
                 .filter(|&(_, b)| b == b'\n')
                 .map(|(at, _)| u32::try_from(at + 1).unwrap_or(u32::MAX)),
         );
-        LineIndex { starts }
+        LineIndex {
+            starts,
+            hint: std::cell::Cell::new(0),
+        }
     }
 
     /// The 1-based line and column (in characters) of byte `offset` of `text`.
     pub fn span(&self, text: &str, offset: usize) -> Span {
         let offset32 = u32::try_from(offset).unwrap_or(u32::MAX);
-        let line = self.starts.partition_point(|&start| start <= offset32);
+        // Parsers ask in increasing order: try the line of the last answer and the next one
+        // before searching.
+        let hint = self.hint.get();
+        let line = match (self.starts.get(hint), self.starts.get(hint + 1)) {
+            (Some(&a), Some(&b)) if a <= offset32 && offset32 < b => hint + 1,
+            (Some(&a), None) if a <= offset32 => hint + 1,
+            _ => self.starts.partition_point(|&start| start <= offset32),
+        };
+        self.hint.set(line.saturating_sub(1));
         let start = self
             .starts
             .get(line.saturating_sub(1))
