@@ -380,6 +380,8 @@ fn files_outside_the_scanned_tree_are_not_read() {
         root.join("main.tf"),
         "resource \"aws_ssm_parameter\" \"p\" {\n  value = file(\"../secret.txt\")\n}\nmodule \"out\" {\n  source = \"../outside\"\n}\n",
     );
+    #[cfg(unix)]
+    let _ = std::os::unix::fs::symlink(temp.join("outside/main.tf"), root.join("linked.tf"));
     let out = normalize_directory(&root, "", &Limits::default());
     let _ = std::fs::remove_dir_all(&temp);
     assert_eq!(ids(&out), ["aws_ssm_parameter.p", "module.out"]);
@@ -387,8 +389,17 @@ fn files_outside_the_scanned_tree_are_not_read() {
         find(&out, "aws_ssm_parameter.p").attributes["value"],
         json!({"$unknown": "file(\"../secret.txt\")"})
     );
+    #[cfg(unix)]
     assert_eq!(
-        diagnostics(&out),
+        out.normalized.diagnostics[0].message,
+        "links outside the scanned tree; not read"
+    );
+    let diagnostics: Vec<_> = diagnostics(&out)
+        .into_iter()
+        .filter(|(file, _, _)| *file == "main.tf")
+        .collect();
+    assert_eq!(
+        diagnostics,
         [
             (
                 "main.tf",
@@ -401,6 +412,38 @@ fn files_outside_the_scanned_tree_are_not_read() {
                 "module.out: \"../outside\" is outside the scanned tree; not followed"
             ),
         ]
+    );
+}
+
+#[test]
+fn module_fan_out_is_bounded_by_the_node_limit() {
+    let temp = std::env::temp_dir().join(format!("palisade-hcl-fan-{}", std::process::id()));
+    let _ = std::fs::create_dir_all(temp.join("a"));
+    let _ = std::fs::create_dir_all(temp.join("b"));
+    let _ = std::fs::write(
+        temp.join("main.tf"),
+        "module \"a\" {\n  source = \"./a\"\n  count  = 200\n}\n",
+    );
+    let _ = std::fs::write(
+        temp.join("a/main.tf"),
+        "module \"b\" {\n  source = \"../b\"\n  count  = 200\n}\n",
+    );
+    let _ = std::fs::write(
+        temp.join("b/main.tf"),
+        "resource \"aws_sqs_queue\" \"q\" {\n  count = 200\n  name  = \"q-${count.index}\"\n}\n",
+    );
+    let limits = Limits {
+        max_nodes: 10_000,
+        ..Limits::default()
+    };
+    let out = normalize_directory(&temp, "", &limits);
+    let _ = std::fs::remove_dir_all(&temp);
+    assert!(out.normalized.resources.len() < 10_000);
+    assert!(
+        out.normalized
+            .diagnostics
+            .iter()
+            .any(|d| d.message.contains("more than 10000 values"))
     );
 }
 

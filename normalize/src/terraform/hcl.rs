@@ -422,6 +422,20 @@ impl<'l> Tree<'l> {
 
     /// Reads a file within the size limit, reporting failures.
     pub fn read_text(&mut self, path: &Path, display: &str) -> Option<String> {
+        // A link may lead out of the scanned tree, which a scan must not read.
+        if let Some(scan_root) = &self.scan_root
+            && std::fs::symlink_metadata(path).is_ok_and(|meta| meta.file_type().is_symlink())
+            && !path
+                .canonicalize()
+                .is_ok_and(|target| target.starts_with(scan_root))
+        {
+            self.report(
+                display,
+                None,
+                "links outside the scanned tree; not read".to_owned(),
+            );
+            return None;
+        }
         match std::fs::metadata(path) {
             Ok(meta) if meta.len() > self.limits.max_file_bytes => {
                 let max = self.limits.max_file_bytes;
@@ -706,6 +720,9 @@ impl<'l> Tree<'l> {
                 .unwrap_or_default();
             let base = format!("{prefix}module.{name}");
             for (key, bindings) in instances_of(&expansion) {
+                if key.is_some() && self.charge(1).is_err() {
+                    break;
+                }
                 let id = match &key {
                     Some(key) => format!("{base}{}", instance_key(key)),
                     None => base.clone(),
@@ -755,6 +772,9 @@ impl<'l> Tree<'l> {
         };
         let expansion = self.resource_expansion(inst, index);
         for (key, bindings) in instances_of(&expansion) {
+            if key.is_some() && self.charge(1).is_err() {
+                break;
+            }
             let id = match &key {
                 Some(key) => format!("{base}{}", instance_key(key)),
                 None => base.clone(),
@@ -1124,6 +1144,9 @@ impl<'l> Tree<'l> {
         let target = self.module_target(inst, &def, *file, block, &name);
         let mut children = Vec::new();
         for (key, bindings) in instances_of(&expansion) {
+            if key.is_some() && self.charge(1).is_err() {
+                break;
+            }
             let child = target.as_ref().map(|(dir, display)| {
                 let def = self.load_dir(dir, display);
                 let (key_path, chain) = match self.instances.get(inst) {
