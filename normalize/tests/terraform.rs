@@ -81,7 +81,7 @@ fn a_root_module_with_local_modules_and_variable_files() {
     // environment: "staging" in terraform.tfvars, "prod" in a.auto.tfvars.
     let app = find(&out, "aws_instance.app[1]");
     assert_eq!(app.file, "terraform/root/main.tf");
-    assert_eq!((app.line, app.end_line), (26, 44));
+    assert_eq!((app.line, app.end_line), (27, 45));
     assert_eq!(
         app.attributes["subnet_id"],
         json!({"$ref": "module.network.aws_subnet.private[1].id"})
@@ -96,8 +96,8 @@ fn a_root_module_with_local_modules_and_variable_files() {
     );
     // The bucket name comes from another resource: the rendered script is not known.
     assert!(app.attributes["user_data"]["$unknown"].is_string());
-    assert_eq!(line(app, "/subnet_id"), Some(30));
-    assert_eq!(line(app, "/root_block_device/0"), Some(41));
+    assert_eq!(line(app, "/subnet_id"), Some(31));
+    assert_eq!(line(app, "/root_block_device/0"), Some(42));
 
     let policy = find(&out, "aws_iam_policy.read_logs");
     assert_eq!(policy.attributes["name"], json!("acme-prod-read-logs"));
@@ -145,10 +145,7 @@ fn a_root_module_with_local_modules_and_variable_files() {
 
     let subnet = find(&out, "module.network.aws_subnet.private[1]");
     assert_eq!(subnet.attributes["availability_zone"], json!("us-east-1b"));
-    assert_eq!(
-        subnet.attributes["cidr_block"],
-        json!({"$unknown": "cidrsubnet(var.cidr_block, 8, count.index)"})
-    );
+    assert_eq!(subnet.attributes["cidr_block"], json!("10.20.1.0/24"));
 
     let flow = find(&out, "module.network.aws_flow_log.this");
     assert_eq!(
@@ -159,7 +156,11 @@ fn a_root_module_with_local_modules_and_variable_files() {
     assert_eq!(nested.file, "terraform/root/modules/bucket/main.tf");
     assert_eq!(
         nested.attributes,
-        json!({"bucket": "acme-prod-flow-logs", "tags": {"Name": "acme-prod-flow-logs"}})
+        json!({
+            "bucket": "acme-prod-flow-logs",
+            "force_destroy": false,
+            "tags": {"Name": "acme-prod-flow-logs"}
+        })
     );
 
     assert_eq!(
@@ -180,6 +181,12 @@ fn a_root_module_with_local_modules_and_variable_files() {
         )
         .attributes["versioning_configuration"],
         json!([{"status": "Enabled"}])
+    );
+
+    // `force_destroy = null` into a variable that is not nullable: its default.
+    assert_eq!(
+        find(&out, "module.buckets[\"logs\"].aws_s3_bucket.this").attributes["force_destroy"],
+        json!(false)
     );
 
     let root = dir("root").canonicalize().unwrap_or_default();

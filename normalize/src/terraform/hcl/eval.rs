@@ -717,7 +717,15 @@ impl Tree<'_> {
                     && let Some(attr) = call_block.body.attr(name)
                 {
                     let mut scope = Scope::new(parent, &parent_def, *call_file, bindings);
-                    return self.eval(&mut scope, &attr.expr);
+                    let value = self.eval(&mut scope, &attr.expr)?;
+                    // `nullable = false`: a null input means the default.
+                    let nullable = !block
+                        .body
+                        .attr("nullable")
+                        .is_some_and(|attr| matches!(attr.expr.kind, Kind::Bool(false)));
+                    if value != Val::Null || nullable {
+                        return Ok(value);
+                    }
                 }
             }
         }

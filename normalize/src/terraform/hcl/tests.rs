@@ -411,6 +411,12 @@ fn functions() {
         (r#"base64encode("hi!")"#, json!("aGkh")),
         (r#"indent(2, "a\nb")"#, json!("a\n  b")),
         (r#"basename("a/b/c.json")"#, json!("c.json")),
+        (r#"cidrsubnet("10.0.0.0/16", 8, 2)"#, json!("10.0.2.0/24")),
+        (r#"cidrsubnet("10.1.2.3/8", 4, 15)"#, json!("10.240.0.0/12")),
+        (r#"cidrhost("10.0.1.0/24", 5)"#, json!("10.0.1.5")),
+        (r#"cidrhost("10.0.1.0/24", -1)"#, json!("10.0.1.255")),
+        (r#"cidrnetmask("172.16.0.0/12")"#, json!("255.240.0.0")),
+        (r#"parseint("ff", 16)"#, json!(255)),
     ];
     for (expr, expected) in cases {
         assert_eq!(&value(expr), expected, "{expr}");
@@ -457,9 +463,10 @@ variable "password" {
             unknown(r#"replace("abc", "/b/", "x")"#),
         ),
         (
-            r#"cidrsubnet("10.0.0.0/16", 8, 1)"#,
-            unknown(r#"cidrsubnet("10.0.0.0/16", 8, 1)"#),
+            r#"cidrsubnet("fd00::/8", 8, 1)"#,
+            unknown(r#"cidrsubnet("fd00::/8", 8, 1)"#),
         ),
+        (r#"parseint("zz", 62)"#, unknown(r#"parseint("zz", 62)"#)),
         (
             r#"provider::aws::arn_parse("x")"#,
             unknown(r#"provider::aws::arn_parse("x")"#),

@@ -19,8 +19,9 @@ module "buckets" {
   for_each = var.buckets
 
   name      = "${local.name}-${each.key}"
-  versioned = each.value.versioned
-  tags      = local.tags
+  versioned     = each.value.versioned
+  tags          = local.tags
+  force_destroy = null
 }
 
 resource "aws_instance" "app" {
