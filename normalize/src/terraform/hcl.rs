@@ -988,7 +988,14 @@ impl<'l> Tree<'l> {
     /// How `count`/`for_each` of a body expand, reporting invalid values.
     fn expansion(&mut self, scope: &mut eval::Scope<'_>, body: &Body, address: &str) -> Expansion {
         if let Some(attr) = body.attr("count") {
-            let value = self.eval_top(scope, &attr.expr);
+            let value = match self.eval_top(scope, &attr.expr) {
+                // Terraform converts a numeric string (often from a tfvars file).
+                Val::String(text) => match text.trim().parse::<f64>() {
+                    Ok(n) => Val::Number(n),
+                    Err(_) => Val::String(text),
+                },
+                value => value,
+            };
             return match value {
                 Val::Number(n) if n >= 0.0 && n.fract() == 0.0 => {
                     if n > self.budget as f64 {
@@ -1008,14 +1015,6 @@ impl<'l> Tree<'l> {
                     }
                     Expansion::Keys(
                         (0..n as usize)
-                            .map(|i| (Val::Number(i as f64), None))
-                            .collect(),
-                    )
-                }
-                Val::String(ref s) if s.parse::<u64>().is_ok() => {
-                    let n = s.parse::<u64>().unwrap_or(0);
-                    Expansion::Keys(
-                        (0..n.min(self.budget as u64))
                             .map(|i| (Val::Number(i as f64), None))
                             .collect(),
                     )

@@ -614,6 +614,9 @@ resource "aws_iam_group" "g" {
 resource "aws_eip" "none" {
   count = 0
 }
+resource "aws_eip" "text" {
+  count = "1"
+}
 resource "aws_eip" "empty" {
   for_each = {}
 }
@@ -636,6 +639,7 @@ resource "aws_eip" "each" {
             "aws_iam_user.u[\"bob\"]",
             "aws_iam_group.g[\"dev\"]",
             "aws_iam_group.g[\"ops\"]",
+            "aws_eip.text[0]",
             "aws_eip.maybe",
             "aws_eip.each"
         ]
