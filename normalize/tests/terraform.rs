@@ -59,6 +59,7 @@ fn a_root_module_with_local_modules_and_variable_files() {
             "aws_instance.app[1]",
             "aws_iam_policy.read_logs",
             "aws_launch_template.bastion",
+            "aws_s3_bucket_public_access_block.assets",
             "provider.aws",
             "module.network",
             "module.network.aws_vpc.this",
@@ -183,6 +184,11 @@ fn a_root_module_with_local_modules_and_variable_files() {
         json!([{"status": "Enabled"}])
     );
 
+    // An output of one instance of a for_each module, in the module's scope.
+    assert_eq!(
+        find(&out, "aws_s3_bucket_public_access_block.assets").attributes["bucket"],
+        json!({"$ref": "module.buckets[\"assets\"].aws_s3_bucket.this.bucket"})
+    );
     // `force_destroy = null` into a variable that is not nullable: its default.
     assert_eq!(
         find(&out, "module.buckets[\"logs\"].aws_s3_bucket.this").attributes["force_destroy"],
@@ -257,6 +263,32 @@ fn modules_installed_by_terraform_init_are_followed() {
     assert_eq!(
         out.local_modules,
         [installed.join("s3"), installed.join("s3.kms")]
+    );
+}
+
+#[test]
+fn a_module_with_an_unknown_count_is_one_instance() {
+    let out = case("unknown_count");
+    assert_eq!(diagnostics(&out), []);
+    assert_eq!(
+        ids(&out),
+        [
+            "aws_sns_topic_subscription.first",
+            "module.queue",
+            "module.queue.aws_sqs_queue.this"
+        ]
+    );
+    assert_eq!(
+        find(&out, "module.queue").attributes,
+        json!({"source": "./queue", "index": {"$unknown": "count.index"}})
+    );
+    assert_eq!(
+        find(&out, "module.queue.aws_sqs_queue.this").attributes,
+        json!({"name": {"$unknown": "\"jobs-${var.index}\""}, "sqs_managed_sse_enabled": true})
+    );
+    assert_eq!(
+        find(&out, "aws_sns_topic_subscription.first").attributes["endpoint"],
+        json!({"$unknown": "module.queue[0].arn"})
     );
 }
 

@@ -53,3 +53,11 @@ resource "aws_launch_template" "bastion" {
   name      = "${local.name}-bastion"
   user_data = templatefile("${path.module}/templates/user_data.sh.tftpl", { bucket = "acme-prod-logs", index = 0 })
 }
+
+resource "aws_s3_bucket_public_access_block" "assets" {
+  bucket                  = module.buckets["assets"].bucket_name
+  block_public_acls       = true
+  block_public_policy     = true
+  ignore_public_acls      = true
+  restrict_public_buckets = true
+}
