@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use super::value::{Val, number_text};
 
-/// The longest list `range` may produce; larger ones count against the node budget first.
+/// The widest padding `format` and `indent` produce.
 const MAX_FORMAT_WIDTH: usize = 1024;
 
 pub enum Outcome {
@@ -263,7 +263,6 @@ pub fn call(name: &str, args: Vec<Val>, budget: usize) -> Outcome {
         },
         "base64encode" => string1(args, |s| base64(s.as_bytes())),
         "cidrsubnet" | "cidrhost" | "cidrnetmask" => cidr(name, &args),
-        "can" | "try" => Unsupported,
         _ => Unsupported,
     }
 }

@@ -1119,6 +1119,18 @@ fn the_fast_parser_agrees_with_hcl_edit() {
 }
 
 #[test]
+fn files_the_fast_parser_leaves_are_read_by_hcl_edit() {
+    let out = clean(
+        "resource \"aws_sqs_queue\" \"q\" {\n  name = /* a comment\n  over lines */ \"jobs\"\n  délai = 5\n}\n",
+    );
+    assert_eq!(
+        attrs(&out, "aws_sqs_queue.q"),
+        &json!({"name": "jobs", "délai": 5})
+    );
+    assert_eq!(line(find(&out, "aws_sqs_queue.q"), "/délai"), Some(4));
+}
+
+#[test]
 fn the_fast_parser_leaves_what_it_does_not_know_to_hcl_edit() {
     for text in [
         "a = 1 +\n",
