@@ -327,6 +327,8 @@ pub(crate) struct Tree<'l> {
     pub resources: Vec<Resource>,
     pub seen: HashSet<String>,
     pub followed: Vec<PathBuf>,
+    /// The names of the files in the root directory, for its variable files.
+    pub root_files: Vec<String>,
 }
 
 impl<'l> Tree<'l> {
@@ -347,6 +349,7 @@ impl<'l> Tree<'l> {
             resources: Vec::new(),
             seen: HashSet::new(),
             followed: Vec::new(),
+            root_files: Vec::new(),
         }
     }
 
@@ -379,7 +382,7 @@ impl<'l> Tree<'l> {
             return def.clone();
         }
         let mut def = ModuleDef::new(dir.to_path_buf(), display.to_owned());
-        let mut names: Vec<(String, bool)> = match std::fs::read_dir(dir) {
+        let files: Vec<String> = match std::fs::read_dir(dir) {
             Ok(entries) => entries
                 .filter_map(Result::ok)
                 .filter(|entry| {
@@ -388,16 +391,6 @@ impl<'l> Tree<'l> {
                         .is_ok_and(|t| t.is_file() || t.is_symlink())
                 })
                 .filter_map(|entry| entry.file_name().into_string().ok())
-                .filter_map(|name| {
-                    if name.ends_with(".tf.json") {
-                        Some((name, true))
-                    } else if name.ends_with(".tf") {
-                        Some((name, false))
-                    } else {
-                        None
-                    }
-                })
-                .filter(|(name, _)| !is_override(name))
                 .collect(),
             Err(error) => {
                 self.report(
@@ -408,6 +401,24 @@ impl<'l> Tree<'l> {
                 Vec::new()
             }
         };
+        let mut names: Vec<(String, bool)> = files
+            .iter()
+            .cloned()
+            .filter_map(|name| {
+                if name.ends_with(".tf.json") {
+                    Some((name, true))
+                } else if name.ends_with(".tf") {
+                    Some((name, false))
+                } else {
+                    None
+                }
+            })
+            .filter(|(name, _)| !is_override(name))
+            .collect();
+        if self.defs.is_empty() {
+            // The root's listing also names its variable files.
+            self.root_files = files;
+        }
         names.sort();
         for (name, json) in names {
             let file_display = join_display(display, &name);
@@ -621,30 +632,21 @@ impl<'l> Tree<'l> {
 
     /// Sets the root variables from the tfvars files of `dir`.
     fn apply_tfvars(&mut self, root: usize, dir: &Path, display: &str) {
-        let mut names: Vec<String> = std::fs::read_dir(dir)
-            .map(|entries| {
-                entries
-                    .filter_map(Result::ok)
-                    .filter_map(|entry| entry.file_name().into_string().ok())
-                    .filter(|name| {
-                        name.ends_with(".auto.tfvars") || name.ends_with(".auto.tfvars.json")
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
+        let listing = std::mem::take(&mut self.root_files);
+        let mut names: Vec<&String> = listing
+            .iter()
+            .filter(|name| name.ends_with(".auto.tfvars") || name.ends_with(".auto.tfvars.json"))
+            .collect();
         names.sort();
-        let mut files = vec![
-            "terraform.tfvars".to_owned(),
-            "terraform.tfvars.json".to_owned(),
-        ];
-        files.extend(names);
+        let mut files: Vec<&str> = ["terraform.tfvars", "terraform.tfvars.json"]
+            .into_iter()
+            .filter(|name| listing.iter().any(|file| file == name))
+            .collect();
+        files.extend(names.into_iter().map(String::as_str));
         let mut values = HashMap::new();
         for name in files {
-            let path = dir.join(&name);
-            if !path.is_file() {
-                continue;
-            }
-            let file_display = join_display(display, &name);
+            let path = dir.join(name);
+            let file_display = join_display(display, name);
             let Some(text) = self.read_text(&path, &file_display) else {
                 continue;
             };
