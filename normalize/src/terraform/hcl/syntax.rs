@@ -139,21 +139,35 @@ pub enum Part {
 #[derive(Debug)]
 pub struct LineIndex {
     starts: Vec<u32>,
-    /// The 0-based line of the last lookup.
+    /// For every `CHECKPOINT` bytes: the first character boundary at or after it, and the
+    /// column there, so a column is found without scanning a long line from its start.
+    checkpoints: Vec<(u32, u32)>,
+    /// The 0-based line of the last lookup (parsers ask in nearly increasing order).
     hint: std::cell::Cell<usize>,
 }
+
+/// Distance between column checkpoints, in bytes.
+const CHECKPOINT: usize = 256;
 
 impl LineIndex {
     pub fn new(text: &str) -> Self {
         let mut starts = vec![0];
-        starts.extend(
-            text.bytes()
-                .enumerate()
-                .filter(|&(_, b)| b == b'\n')
-                .map(|(at, _)| u32::try_from(at + 1).unwrap_or(u32::MAX)),
-        );
+        let mut checkpoints = Vec::with_capacity(text.len() / CHECKPOINT + 1);
+        let mut column = 1u32;
+        for (at, c) in text.char_indices() {
+            while checkpoints.len() * CHECKPOINT <= at {
+                checkpoints.push((u32::try_from(at).unwrap_or(u32::MAX), column));
+            }
+            if c == '\n' {
+                starts.push(u32::try_from(at + 1).unwrap_or(u32::MAX));
+                column = 1;
+            } else {
+                column = column.saturating_add(1);
+            }
+        }
         LineIndex {
             starts,
+            checkpoints,
             hint: std::cell::Cell::new(0),
         }
     }
@@ -161,26 +175,33 @@ impl LineIndex {
     /// The 1-based line and column (in characters) of byte `offset` of `text`.
     pub fn span(&self, text: &str, offset: usize) -> Span {
         let offset32 = u32::try_from(offset).unwrap_or(u32::MAX);
-        // Parsers ask in increasing order: try the line of the last answer and the next one
-        // before searching.
         let hint = self.hint.get();
         let line = match (self.starts.get(hint), self.starts.get(hint + 1)) {
             (Some(&a), Some(&b)) if a <= offset32 && offset32 < b => hint + 1,
             (Some(&a), None) if a <= offset32 => hint + 1,
             _ => self.starts.partition_point(|&start| start <= offset32),
         };
-        self.hint.set(line.saturating_sub(1));
-        let start = self
-            .starts
-            .get(line.saturating_sub(1))
-            .map_or(0, |&s| s as usize);
-        let column = text.get(start..offset.min(text.len())).map_or(1, |prefix| {
-            if prefix.is_ascii() {
-                prefix.len() + 1
-            } else {
-                prefix.chars().count() + 1
-            }
+        let index = line.saturating_sub(1);
+        self.hint.set(index);
+        let line_start = self.starts.get(index).map_or(0, |&s| s as usize);
+        // The nearest checkpoint at or before `offset`, if it is on this line.
+        let checkpoint = self
+            .checkpoints
+            .get(..=(offset / CHECKPOINT).min(self.checkpoints.len().saturating_sub(1)))
+            .and_then(|before| before.iter().rev().take(2).find(|(at, _)| *at <= offset32))
+            .filter(|(at, _)| *at as usize >= line_start);
+        let (from, base) = checkpoint.map_or((line_start, 1), |&(at, column)| {
+            (at as usize, column as usize)
         });
+        let column = text
+            .get(from..offset.min(text.len()))
+            .map_or(base, |prefix| {
+                if prefix.is_ascii() {
+                    base + prefix.len()
+                } else {
+                    base + prefix.chars().count()
+                }
+            });
         Span {
             line: u32::try_from(line.max(1)).unwrap_or(u32::MAX),
             column: u32::try_from(column).unwrap_or(u32::MAX),

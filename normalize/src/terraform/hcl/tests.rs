@@ -1,6 +1,7 @@
 use serde_json::{Value as Json, json};
 
 use super::*;
+use crate::resource::Span;
 
 fn run(text: &str) -> Normalized {
     normalize_file("infra/main.tf", text, false, &Limits::default())
@@ -1116,6 +1117,28 @@ fn the_fast_parser_agrees_with_hcl_edit() {
         let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{file}: {e}"));
         same_parse(&text);
     }
+}
+
+#[test]
+fn a_long_single_line_is_read_in_linear_time() {
+    let mut text = String::from("locals { l = [");
+    for i in 0..100_000 {
+        text.push_str(&format!("{{a = {i}, b = \"x\"}}, "));
+    }
+    text.push_str("] }\nresource \"null_resource\" \"x\" {\n  n = length(local.l)\n}\n");
+    let start = std::time::Instant::now();
+    let out = clean(&text);
+    assert_eq!(attrs(&out, "null_resource.x"), &json!({"n": 100000}));
+    // Quadratic column counting would take minutes here.
+    assert!(start.elapsed().as_secs() < 30);
+    let lines = LineIndex::new("ab\ncdé f\n");
+    let text = "ab\ncdé f\n";
+    assert_eq!(lines.span(text, 0), Span { line: 1, column: 1 });
+    assert_eq!(lines.span(text, 4), Span { line: 2, column: 2 });
+    assert_eq!(lines.span(text, 7), Span { line: 2, column: 4 });
+    assert_eq!(lines.span(text, 8), Span { line: 2, column: 5 });
+    assert_eq!(lines.span(text, 1), Span { line: 1, column: 2 });
+    assert_eq!(lines.span(text, 9), Span { line: 2, column: 6 });
 }
 
 #[test]
