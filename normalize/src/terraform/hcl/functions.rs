@@ -5,7 +5,7 @@
 //! [`Outcome::Unknown`]; one this evaluator does not implement gives [`Outcome::Unsupported`].
 //! Either becomes an unknown value quoting the call, never a guess.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use super::value::{Val, number_text};
 
@@ -124,16 +124,8 @@ pub fn call(name: &str, args: Vec<Val>, budget: usize) -> Outcome {
             [Val::Null] => Value(Val::Null),
             _ => err("toset needs a list"),
         },
-        "distinct" => match args.as_slice() {
-            [Val::List(items)] => {
-                let mut out: Vec<Val> = Vec::new();
-                for item in items {
-                    if !out.contains(item) {
-                        out.push(item.clone());
-                    }
-                }
-                Value(Val::List(out))
-            }
+        "distinct" => match <[Val; 1]>::try_from(args) {
+            Ok([Val::List(items)]) => Value(Val::List(distinct(items))),
             _ => err("distinct needs a list"),
         },
         "compact" => match args.as_slice() {
@@ -183,13 +175,18 @@ pub fn call(name: &str, args: Vec<Val>, budget: usize) -> Outcome {
             let Some((first, rest)) = lists.split_first() else {
                 return err(format!("{name} needs sets"));
             };
+            let others: Vec<HashSet<String>> = rest
+                .iter()
+                .map(|other| other.iter().map(identity).collect())
+                .collect();
             let kept = first
                 .iter()
                 .filter(|item| {
+                    let key = identity(item);
                     if name == "setsubtract" {
-                        !rest.iter().any(|other| other.contains(item))
+                        !others.iter().any(|other| other.contains(&key))
                     } else {
-                        rest.iter().all(|other| other.contains(item))
+                        others.iter().all(|other| other.contains(&key))
                     }
                 })
                 .cloned()
@@ -391,12 +388,7 @@ fn title(s: &str) -> String {
 /// A set's elements: duplicates dropped, primitives in Terraform's order (strings
 /// lexically, numbers by value).
 fn set_of(items: Vec<Val>) -> Vec<Val> {
-    let mut out: Vec<Val> = Vec::new();
-    for item in items {
-        if !out.contains(&item) {
-            out.push(item);
-        }
-    }
+    let mut out = distinct(items);
     if out.iter().all(|v| matches!(v, Val::String(_))) {
         out.sort_by(|a, b| match (a, b) {
             (Val::String(a), Val::String(b)) => a.cmp(b),
@@ -409,6 +401,20 @@ fn set_of(items: Vec<Val>) -> Vec<Val> {
         });
     }
     out
+}
+
+/// The value as a key for equality: its JSON text (numbers as Terraform compares them).
+fn identity(value: &Val) -> String {
+    value.to_json().to_string()
+}
+
+/// The first of each group of equal elements, in order, in linear time.
+fn distinct(items: Vec<Val>) -> Vec<Val> {
+    let mut seen = HashSet::with_capacity(items.len());
+    items
+        .into_iter()
+        .filter(|item| seen.insert(identity(item)))
+        .collect()
 }
 
 fn coalesce(args: Vec<Val>) -> Outcome {

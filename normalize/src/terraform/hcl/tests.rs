@@ -408,6 +408,16 @@ fn functions() {
         (r#"reverse([1, 2])"#, json!([2, 1])),
         (r#"slice(["a", "b", "c"], 1, 3)"#, json!(["b", "c"])),
         (r#"setunion(["b"], ["a", "b"])"#, json!(["a", "b"])),
+        (
+            r#"setintersection(["a", "b", "c"], ["c", "b"])"#,
+            json!(["b", "c"]),
+        ),
+        (r#"setsubtract(["a", "b", "c"], ["b"])"#, json!(["a", "c"])),
+        (
+            r#"distinct([1, 2, 1, {a = 1}, {a = 1}])"#,
+            json!([1, 2, {"a": 1}]),
+        ),
+        (r#"length(toset(range(200000)))"#, json!(200000)),
         (r#"sort(["b", "a"])"#, json!(["a", "b"])),
         (r#"base64encode("hi!")"#, json!("aGkh")),
         (r#"indent(2, "a\nb")"#, json!("a\n  b")),
