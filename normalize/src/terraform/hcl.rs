@@ -289,7 +289,7 @@ pub(crate) struct Instance {
     pub tfvars: HashMap<String, Val>,
     pub cache: [HashMap<String, Slot>; 3],
     pub calls: HashMap<usize, Rc<CallState>>,
-    pub resource_expansions: HashMap<usize, Expansion>,
+    pub resource_expansions: HashMap<usize, Rc<Expansion>>,
 }
 
 /// A module call's expansion and its child instances (`None` where not followed).
@@ -713,7 +713,8 @@ impl<'l> Tree<'l> {
             self.emit_provider(inst, &def, *file, block);
         }
         for (index, (file, block)) in def.modules.iter().enumerate() {
-            let (expansion, children) = self.module_call(inst, index);
+            let state = self.module_call(inst, index);
+            let (expansion, children) = (&state.0, &state.1);
             let name = block.labels.first().cloned().unwrap_or_default();
             let prefix = self
                 .instances
@@ -721,7 +722,7 @@ impl<'l> Tree<'l> {
                 .map(|i| i.prefix.clone())
                 .unwrap_or_default();
             let base = format!("{prefix}module.{name}");
-            for (key, bindings) in instances_of(&expansion) {
+            for (key, bindings) in instances_of(expansion) {
                 if key.is_some() && self.charge(1).is_err() {
                     break;
                 }
@@ -1074,7 +1075,7 @@ impl<'l> Tree<'l> {
     }
 
     /// How `count`/`for_each` expand resource block `index` of `inst` (evaluated once).
-    pub fn resource_expansion(&mut self, inst: usize, index: usize) -> Expansion {
+    pub fn resource_expansion(&mut self, inst: usize, index: usize) -> Rc<Expansion> {
         if let Some(expansion) = self
             .instances
             .get(inst)
@@ -1082,17 +1083,16 @@ impl<'l> Tree<'l> {
         {
             return expansion.clone();
         }
+        let unknown = Rc::new(Expansion::Unknown(false));
         let Some(def) = self.instances.get(inst).map(|i| i.def.clone()) else {
-            return Expansion::Unknown(false);
+            return unknown;
         };
         let Some((file, block)) = def.resources.get(index) else {
-            return Expansion::Unknown(false);
+            return unknown;
         };
         // Marked first: a count that refers to its own resource must not loop.
         if let Some(instance) = self.instances.get_mut(inst) {
-            instance
-                .resource_expansions
-                .insert(index, Expansion::Unknown(false));
+            instance.resource_expansions.insert(index, unknown);
         }
         let prefix = self
             .instances
@@ -1106,7 +1106,7 @@ impl<'l> Tree<'l> {
         let data = if block.kind == "data" { "data." } else { "" };
         let address = format!("{prefix}{data}{rtype}.{name}");
         let mut scope = eval::Scope::new(inst, &def, *file, Bindings::default());
-        let expansion = self.expansion(&mut scope, &block.body, &address);
+        let expansion = Rc::new(self.expansion(&mut scope, &block.body, &address));
         if let Some(instance) = self.instances.get_mut(inst) {
             instance
                 .resource_expansions
@@ -1117,15 +1117,16 @@ impl<'l> Tree<'l> {
 
     /// The expansion of module call `call` of `inst` and its child instances (created once;
     /// `None` where the module is not followed).
-    pub fn module_call(&mut self, inst: usize, call: usize) -> (Expansion, Vec<Option<usize>>) {
+    pub fn module_call(&mut self, inst: usize, call: usize) -> Rc<CallState> {
         if let Some(state) = self.instances.get(inst).and_then(|i| i.calls.get(&call)) {
-            return (state.0.clone(), state.1.clone());
+            return state.clone();
         }
+        let unknown = Rc::new((Expansion::Unknown(false), Vec::new()));
         let Some(def) = self.instances.get(inst).map(|i| i.def.clone()) else {
-            return (Expansion::Unknown(false), Vec::new());
+            return unknown;
         };
         let Some((file, block)) = def.modules.get(call) else {
-            return (Expansion::Unknown(false), Vec::new());
+            return unknown;
         };
         // Mark the call first: a module whose count refers to its own outputs must not loop.
         if let Some(instance) = self.instances.get_mut(inst) {
@@ -1183,7 +1184,7 @@ impl<'l> Tree<'l> {
         if let Some(instance) = self.instances.get_mut(inst) {
             instance.calls.insert(call, state.clone());
         }
-        (state.0.clone(), state.1.clone())
+        state
     }
 
     /// Where module call `name` of `inst` leads, if it is followed.
