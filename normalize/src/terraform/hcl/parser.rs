@@ -192,6 +192,8 @@ impl Parser<'_> {
 
     fn body(&mut self, top: bool) -> P<Body> {
         let mut body = Body::default();
+        // Attribute names so far, to leave a redefined one to hcl-edit's error.
+        let mut names = std::collections::HashSet::new();
         loop {
             self.skip(true)?;
             match self.peek() {
@@ -208,6 +210,9 @@ impl Parser<'_> {
                 self.skip(false)?;
                 let expr = self.expression(false)?;
                 self.end_of_line()?;
+                if !names.insert(name.clone()) {
+                    return None;
+                }
                 body.attrs.push(Attr {
                     name,
                     at: self.at(start),
@@ -409,9 +414,15 @@ impl Parser<'_> {
     fn unary(&mut self, nl: bool) -> P<Expr> {
         let start = self.pos;
         let op = match self.peek()? {
-            // `-1` is a number, as hcl-edit reads it.
-            b'-' if self.peek_at(1).is_some_and(|b| b.is_ascii_digit()) => {
+            // `-1` (and `- 1`) is a number, as hcl-edit reads it.
+            b'-' if self
+                .bytes
+                .get(self.pos + 1..)
+                .and_then(|rest| rest.iter().find(|b| !matches!(b, b' ' | b'\t')))
+                .is_some_and(u8::is_ascii_digit) =>
+            {
                 self.pos += 1;
+                self.skip(false)?;
                 let number = self.number()?;
                 let Kind::Number(n) = number.kind else {
                     return None;
@@ -561,11 +572,10 @@ impl Parser<'_> {
         }
     }
 
-    /// True (and consumed) when the next word is `word`, followed by a space.
+    /// True (and consumed) when the next word is `word`, followed by a space on the same line
+    /// (other layouts are left to hcl-edit).
     fn keyword(&mut self, word: &str) -> bool {
-        if self.starts_with(word)
-            && matches!(self.peek_at(word.len()), Some(b' ' | b'\t' | b'\n' | b'\r'))
-        {
+        if self.starts_with(word) && matches!(self.peek_at(word.len()), Some(b' ' | b'\t')) {
             self.pos += word.len();
             true
         } else {
@@ -663,17 +673,18 @@ impl Parser<'_> {
                     } else {
                         self.pos = key_start;
                         let _ = after;
-                        Key::Expr(self.expression(true)?)
+                        Key::Expr(self.expression(false)?)
                     }
                 }
-                _ => Key::Expr(self.expression(true)?),
+                _ => Key::Expr(self.expression(false)?),
             };
             self.skip(false)?;
             if !(self.eat(b'=') || self.eat(b':')) {
                 return None;
             }
-            self.skip(true)?;
-            let value = self.expression(true)?;
+            // The value is on the key's line: a newline ends it (inside brackets it may not).
+            self.skip(false)?;
+            let value = self.expression(false)?;
             entries.push((key, value));
             self.skip(false)?;
             if self.eat(b',') {
@@ -804,8 +815,12 @@ impl Parser<'_> {
             return false;
         };
         let rest = rest.trim_start_matches([' ', '\t']);
+        // As hcl-edit: the delimiter ends the heredoc when no identifier character follows.
         rest.strip_prefix(delimiter).is_some_and(|after| {
-            after.is_empty() || after.starts_with('\n') || after.starts_with("\r\n")
+            !after
+                .bytes()
+                .next()
+                .is_some_and(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b >= 0x80)
         })
     }
 

@@ -1193,3 +1193,64 @@ fn the_fast_parser_leaves_what_it_does_not_know_to_hcl_edit() {
     let deep = format!("a = {}1{}\n", "[".repeat(100), "]".repeat(100));
     assert!(parser::parse(&deep, &LineIndex::new(&deep)).is_none());
 }
+
+/// Mutated inputs: whatever the fast parser accepts, hcl-edit accepts with the same tree.
+#[test]
+fn the_fast_parser_never_accepts_more_than_hcl_edit() {
+    let texts = [
+        BUCKET.to_owned(),
+        std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/terraform/root/main.tf"),
+        )
+        .unwrap_or_default(),
+        "a = \"x${b}y%{ if c }d%{ endif }\"\nb = <<-EOT\n  ${x}\n  y\n  EOT\nc = [for k, v in m : v if k != \"\"]\n"
+            .to_owned(),
+    ];
+    let pieces = [
+        "", " ", "\n", "{", "}", "[", "]", "(", ")", "\"", "=", ",", ":", "?", ".", "*", "-", "!",
+        "${", "%{", "~", "#", "/*", "*/", "<<EOT\n", "EOT", "for ", " in ", " if ", "=>", "...",
+        "\\", "\r\n", "é",
+    ];
+    let mut state: u64 = std::env::var("MUTATION_SEED")
+        .ok()
+        .and_then(|seed| seed.parse().ok())
+        .unwrap_or(0x9e37_79b9_7f4a_7c15);
+    let mut next = |bound: usize| {
+        state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (state >> 33) as usize % bound.max(1)
+    };
+    let mut accepted = 0;
+    for round in 0..10000 {
+        let text = &texts[round % texts.len()];
+        let mut at = next(text.len());
+        while !text.is_char_boundary(at) {
+            at -= 1;
+        }
+        let mut end = (at + next(4)).min(text.len());
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        let piece = pieces[next(pieces.len())];
+        let mutated = format!("{}{piece}{}", &text[..at], &text[end.max(at)..]);
+        let lines = LineIndex::new(&mutated);
+        if let Some(fast) = parser::parse(&mutated, &lines) {
+            accepted += 1;
+            let reference = hcl_edit::parser::parse_body(&mutated)
+                .unwrap_or_else(|e| panic!("accepted what hcl-edit rejects:\n{mutated}\n{e}"));
+            // In a `<<-` heredoc whose lines are not all indented, hcl-edit strips the other
+            // lines' indentation from the unindented ones too, eating their first characters;
+            // this parser strips nothing there, as Terraform does.
+            if !mutated.contains("<<-") {
+                assert_eq!(
+                    fast,
+                    Lower::new(&mutated, &lines).body(&reference),
+                    "{mutated}"
+                );
+            }
+        }
+    }
+    // Most single edits still parse: the comparison is not vacuous.
+    assert!(accepted > 500, "{accepted}");
+}
