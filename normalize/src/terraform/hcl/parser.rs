@@ -210,7 +210,16 @@ impl Parser<'_> {
                 self.skip(false)?;
                 let expr = self.expression(false)?;
                 self.end_of_line()?;
-                if !names.insert(name.clone()) {
+                // Most bodies are short: compare directly, and hash only long ones.
+                let redefined = if body.attrs.len() < 32 {
+                    body.attrs.iter().any(|attr| attr.name == name)
+                } else {
+                    if names.is_empty() {
+                        names.extend(body.attrs.iter().map(|attr| attr.name.clone()));
+                    }
+                    !names.insert(name.clone())
+                };
+                if redefined {
                     return None;
                 }
                 body.attrs.push(Attr {

@@ -1190,6 +1190,10 @@ fn the_fast_parser_leaves_what_it_does_not_know_to_hcl_edit() {
             assert_eq!(fast, Lower::new(text, &lines).body(&reference), "{text}");
         }
     }
+    let mut long: String = (0..40).map(|i| format!("a{i} = {i}\n")).collect();
+    assert!(parser::parse(&long, &LineIndex::new(&long)).is_some());
+    long.push_str("a7 = 1\n");
+    assert!(parser::parse(&long, &LineIndex::new(&long)).is_none());
     let deep = format!("a = {}1{}\n", "[".repeat(100), "]".repeat(100));
     assert!(parser::parse(&deep, &LineIndex::new(&deep)).is_none());
 }
