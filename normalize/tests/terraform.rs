@@ -59,6 +59,7 @@ fn a_root_module_with_local_modules_and_variable_files() {
             "aws_instance.app[1]",
             "aws_iam_policy.read_logs",
             "aws_launch_template.bastion",
+            "aws_s3_bucket_public_access_block.assets",
             "provider.aws",
             "module.network",
             "module.network.aws_vpc.this",
@@ -81,7 +82,7 @@ fn a_root_module_with_local_modules_and_variable_files() {
     // environment: "staging" in terraform.tfvars, "prod" in a.auto.tfvars.
     let app = find(&out, "aws_instance.app[1]");
     assert_eq!(app.file, "terraform/root/main.tf");
-    assert_eq!((app.line, app.end_line), (26, 44));
+    assert_eq!((app.line, app.end_line), (27, 45));
     assert_eq!(
         app.attributes["subnet_id"],
         json!({"$ref": "module.network.aws_subnet.private[1].id"})
@@ -96,8 +97,8 @@ fn a_root_module_with_local_modules_and_variable_files() {
     );
     // The bucket name comes from another resource: the rendered script is not known.
     assert!(app.attributes["user_data"]["$unknown"].is_string());
-    assert_eq!(line(app, "/subnet_id"), Some(30));
-    assert_eq!(line(app, "/root_block_device/0"), Some(41));
+    assert_eq!(line(app, "/subnet_id"), Some(31));
+    assert_eq!(line(app, "/root_block_device/0"), Some(42));
 
     let policy = find(&out, "aws_iam_policy.read_logs");
     assert_eq!(policy.attributes["name"], json!("acme-prod-read-logs"));
@@ -145,10 +146,7 @@ fn a_root_module_with_local_modules_and_variable_files() {
 
     let subnet = find(&out, "module.network.aws_subnet.private[1]");
     assert_eq!(subnet.attributes["availability_zone"], json!("us-east-1b"));
-    assert_eq!(
-        subnet.attributes["cidr_block"],
-        json!({"$unknown": "cidrsubnet(var.cidr_block, 8, count.index)"})
-    );
+    assert_eq!(subnet.attributes["cidr_block"], json!("10.20.1.0/24"));
 
     let flow = find(&out, "module.network.aws_flow_log.this");
     assert_eq!(
@@ -159,7 +157,11 @@ fn a_root_module_with_local_modules_and_variable_files() {
     assert_eq!(nested.file, "terraform/root/modules/bucket/main.tf");
     assert_eq!(
         nested.attributes,
-        json!({"bucket": "acme-prod-flow-logs", "tags": {"Name": "acme-prod-flow-logs"}})
+        json!({
+            "bucket": "acme-prod-flow-logs",
+            "force_destroy": false,
+            "tags": {"Name": "acme-prod-flow-logs"}
+        })
     );
 
     assert_eq!(
@@ -180,6 +182,17 @@ fn a_root_module_with_local_modules_and_variable_files() {
         )
         .attributes["versioning_configuration"],
         json!([{"status": "Enabled"}])
+    );
+
+    // An output of one instance of a for_each module, in the module's scope.
+    assert_eq!(
+        find(&out, "aws_s3_bucket_public_access_block.assets").attributes["bucket"],
+        json!({"$ref": "module.buckets[\"assets\"].aws_s3_bucket.this.bucket"})
+    );
+    // `force_destroy = null` into a variable that is not nullable: its default.
+    assert_eq!(
+        find(&out, "module.buckets[\"logs\"].aws_s3_bucket.this").attributes["force_destroy"],
+        json!(false)
     );
 
     let root = dir("root").canonicalize().unwrap_or_default();
@@ -250,6 +263,32 @@ fn modules_installed_by_terraform_init_are_followed() {
     assert_eq!(
         out.local_modules,
         [installed.join("s3"), installed.join("s3.kms")]
+    );
+}
+
+#[test]
+fn a_module_with_an_unknown_count_is_one_instance() {
+    let out = case("unknown_count");
+    assert_eq!(diagnostics(&out), []);
+    assert_eq!(
+        ids(&out),
+        [
+            "aws_sns_topic_subscription.first",
+            "module.queue",
+            "module.queue.aws_sqs_queue.this"
+        ]
+    );
+    assert_eq!(
+        find(&out, "module.queue").attributes,
+        json!({"source": "./queue", "index": {"$unknown": "count.index"}})
+    );
+    assert_eq!(
+        find(&out, "module.queue.aws_sqs_queue.this").attributes,
+        json!({"name": {"$unknown": "\"jobs-${var.index}\""}, "sqs_managed_sse_enabled": true})
+    );
+    assert_eq!(
+        find(&out, "aws_sns_topic_subscription.first").attributes["endpoint"],
+        json!({"$unknown": "module.queue[0].arn"})
     );
 }
 
@@ -380,6 +419,8 @@ fn files_outside_the_scanned_tree_are_not_read() {
         root.join("main.tf"),
         "resource \"aws_ssm_parameter\" \"p\" {\n  value = file(\"../secret.txt\")\n}\nmodule \"out\" {\n  source = \"../outside\"\n}\n",
     );
+    #[cfg(unix)]
+    let _ = std::os::unix::fs::symlink(temp.join("outside/main.tf"), root.join("linked.tf"));
     let out = normalize_directory(&root, "", &Limits::default());
     let _ = std::fs::remove_dir_all(&temp);
     assert_eq!(ids(&out), ["aws_ssm_parameter.p", "module.out"]);
@@ -387,8 +428,17 @@ fn files_outside_the_scanned_tree_are_not_read() {
         find(&out, "aws_ssm_parameter.p").attributes["value"],
         json!({"$unknown": "file(\"../secret.txt\")"})
     );
+    #[cfg(unix)]
     assert_eq!(
-        diagnostics(&out),
+        out.normalized.diagnostics[0].message,
+        "links outside the scanned tree; not read"
+    );
+    let diagnostics: Vec<_> = diagnostics(&out)
+        .into_iter()
+        .filter(|(file, _, _)| *file == "main.tf")
+        .collect();
+    assert_eq!(
+        diagnostics,
         [
             (
                 "main.tf",
@@ -401,6 +451,38 @@ fn files_outside_the_scanned_tree_are_not_read() {
                 "module.out: \"../outside\" is outside the scanned tree; not followed"
             ),
         ]
+    );
+}
+
+#[test]
+fn module_fan_out_is_bounded_by_the_node_limit() {
+    let temp = std::env::temp_dir().join(format!("palisade-hcl-fan-{}", std::process::id()));
+    let _ = std::fs::create_dir_all(temp.join("a"));
+    let _ = std::fs::create_dir_all(temp.join("b"));
+    let _ = std::fs::write(
+        temp.join("main.tf"),
+        "module \"a\" {\n  source = \"./a\"\n  count  = 200\n}\n",
+    );
+    let _ = std::fs::write(
+        temp.join("a/main.tf"),
+        "module \"b\" {\n  source = \"../b\"\n  count  = 200\n}\n",
+    );
+    let _ = std::fs::write(
+        temp.join("b/main.tf"),
+        "resource \"aws_sqs_queue\" \"q\" {\n  count = 200\n  name  = \"q-${count.index}\"\n}\n",
+    );
+    let limits = Limits {
+        max_nodes: 10_000,
+        ..Limits::default()
+    };
+    let out = normalize_directory(&temp, "", &limits);
+    let _ = std::fs::remove_dir_all(&temp);
+    assert!(out.normalized.resources.len() < 10_000);
+    assert!(
+        out.normalized
+            .diagnostics
+            .iter()
+            .any(|d| d.message.contains("more than 10000 values"))
     );
 }
 
@@ -590,6 +672,7 @@ fn throughput() {
         start.elapsed().as_secs_f64()
     );
     let start = std::time::Instant::now();
+    let cpu_start = thread_cpu_seconds();
     let mut resources = 0;
     let rounds: usize = std::env::var("ROUNDS")
         .ok()
@@ -605,11 +688,34 @@ fn throughput() {
         resources += out.normalized.resources.len();
     }
     let elapsed = start.elapsed().as_secs_f64();
+    let cpu = thread_cpu_seconds() - cpu_start;
     let _ = std::fs::remove_dir_all(&base);
     eprintln!(
-        "{} files, {:.1} MB, {resources} resources in {elapsed:.3} s: {:.1} MB/s",
+        "{} files, {:.1} MB x {rounds}, {resources} resources in {elapsed:.3} s wall \
+         ({:.1} MB/s), {cpu:.2} s on the CPU ({:.1} MB/s per CPU second)",
         roots.len() * 20,
         bytes as f64 / 1e6,
-        bytes as f64 * rounds as f64 / 1e6 / elapsed
+        bytes as f64 * rounds as f64 / 1e6 / elapsed,
+        bytes as f64 * rounds as f64 / 1e6 / cpu
     );
+}
+
+/// CPU time of this thread (user + system), from /proc; 0 where that is not available.
+fn thread_cpu_seconds() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/thread-self/stat") else {
+        return 0.0;
+    };
+    // Fields after the command name (which is in parentheses): utime is the 14th field
+    // overall, stime the 15th, in clock ticks (100 per second on Linux).
+    let Some((_, rest)) = stat.rsplit_once(')') else {
+        return 0.0;
+    };
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    (ticks(11) + ticks(12)) / 100.0
 }

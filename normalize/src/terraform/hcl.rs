@@ -29,6 +29,7 @@
 
 mod eval;
 mod functions;
+mod parser;
 mod syntax;
 mod value;
 
@@ -119,7 +120,7 @@ pub fn normalize_file(display: &str, text: &str, json: bool, limits: &Limits) ->
     };
     let mut tree = Tree::new(limits, None, module_display.clone());
     let mut def = ModuleDef::new(PathBuf::new(), module_display);
-    tree.add_file(&mut def, display, text, json);
+    tree.add_file(&mut def, display, text.to_owned(), json);
     let root = tree.add_root(Rc::new(def));
     tree.emit_instance(root);
     Normalized {
@@ -288,7 +289,7 @@ pub(crate) struct Instance {
     pub tfvars: HashMap<String, Val>,
     pub cache: [HashMap<String, Slot>; 3],
     pub calls: HashMap<usize, Rc<CallState>>,
-    pub resource_expansions: HashMap<usize, Expansion>,
+    pub resource_expansions: HashMap<usize, Rc<Expansion>>,
 }
 
 /// A module call's expansion and its child instances (`None` where not followed).
@@ -326,6 +327,8 @@ pub(crate) struct Tree<'l> {
     pub resources: Vec<Resource>,
     pub seen: HashSet<String>,
     pub followed: Vec<PathBuf>,
+    /// The names of the files in the root directory, for its variable files.
+    pub root_files: Vec<String>,
 }
 
 impl<'l> Tree<'l> {
@@ -346,6 +349,7 @@ impl<'l> Tree<'l> {
             resources: Vec::new(),
             seen: HashSet::new(),
             followed: Vec::new(),
+            root_files: Vec::new(),
         }
     }
 
@@ -378,7 +382,7 @@ impl<'l> Tree<'l> {
             return def.clone();
         }
         let mut def = ModuleDef::new(dir.to_path_buf(), display.to_owned());
-        let mut names: Vec<(String, bool)> = match std::fs::read_dir(dir) {
+        let files: Vec<String> = match std::fs::read_dir(dir) {
             Ok(entries) => entries
                 .filter_map(Result::ok)
                 .filter(|entry| {
@@ -387,16 +391,6 @@ impl<'l> Tree<'l> {
                         .is_ok_and(|t| t.is_file() || t.is_symlink())
                 })
                 .filter_map(|entry| entry.file_name().into_string().ok())
-                .filter_map(|name| {
-                    if name.ends_with(".tf.json") {
-                        Some((name, true))
-                    } else if name.ends_with(".tf") {
-                        Some((name, false))
-                    } else {
-                        None
-                    }
-                })
-                .filter(|(name, _)| !is_override(name))
                 .collect(),
             Err(error) => {
                 self.report(
@@ -407,11 +401,29 @@ impl<'l> Tree<'l> {
                 Vec::new()
             }
         };
+        let mut names: Vec<(String, bool)> = files
+            .iter()
+            .cloned()
+            .filter_map(|name| {
+                if name.ends_with(".tf.json") {
+                    Some((name, true))
+                } else if name.ends_with(".tf") {
+                    Some((name, false))
+                } else {
+                    None
+                }
+            })
+            .filter(|(name, _)| !is_override(name))
+            .collect();
+        if self.defs.is_empty() {
+            // The root's listing also names its variable files.
+            self.root_files = files;
+        }
         names.sort();
         for (name, json) in names {
             let file_display = join_display(display, &name);
             if let Some(text) = self.read_text(&dir.join(&name), &file_display) {
-                self.add_file(&mut def, file_display, &text, json);
+                self.add_file(&mut def, file_display, text, json);
             }
         }
         let def = Rc::new(def);
@@ -421,6 +433,20 @@ impl<'l> Tree<'l> {
 
     /// Reads a file within the size limit, reporting failures.
     pub fn read_text(&mut self, path: &Path, display: &str) -> Option<String> {
+        // A link may lead out of the scanned tree, which a scan must not read.
+        if let Some(scan_root) = &self.scan_root
+            && std::fs::symlink_metadata(path).is_ok_and(|meta| meta.file_type().is_symlink())
+            && !path
+                .canonicalize()
+                .is_ok_and(|target| target.starts_with(scan_root))
+        {
+            self.report(
+                display,
+                None,
+                "links outside the scanned tree; not read".to_owned(),
+            );
+            return None;
+        }
         match std::fs::metadata(path) {
             Ok(meta) if meta.len() > self.limits.max_file_bytes => {
                 let max = self.limits.max_file_bytes;
@@ -447,7 +473,7 @@ impl<'l> Tree<'l> {
     }
 
     /// Parses one file into `def`.
-    fn add_file(&mut self, def: &mut ModuleDef, display: String, text: &str, json: bool) {
+    fn add_file(&mut self, def: &mut ModuleDef, display: String, mut text: String, json: bool) {
         if u64::try_from(text.len()).unwrap_or(u64::MAX) > self.limits.max_file_bytes {
             let max = self.limits.max_file_bytes;
             self.report(
@@ -457,21 +483,25 @@ impl<'l> Tree<'l> {
             );
             return;
         }
-        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-        let Some((body, source)) = self.parse(&display, text, json) else {
+        if text.starts_with('\u{feff}') {
+            text.drain(..'\u{feff}'.len_utf8());
+        }
+        let Some((body, json_source)) = self.parse(&display, &text, json) else {
             return;
         };
         let file = def.files.len();
         def.files.push(SourceFile {
             display: display.clone(),
-            source,
+            source: json_source.unwrap_or(text),
         });
         for block in body.blocks {
             self.declare(def, file, &display, block);
         }
     }
 
-    fn parse(&mut self, display: &str, text: &str, json: bool) -> Option<(Body, String)> {
+    /// Parses a file; for JSON syntax also the text of its templates, which unknown values
+    /// quote (for native syntax, the file's own text).
+    fn parse(&mut self, display: &str, text: &str, json: bool) -> Option<(Body, Option<String>)> {
         if json {
             let (documents, error) = yaml::parse_json(text, self.limits);
             if let Some(error) = error {
@@ -496,13 +526,16 @@ impl<'l> Tree<'l> {
             for (line, message) in std::mem::take(&mut lower.errors) {
                 self.report(display, Some(line), message);
             }
-            Some((body, source))
+            Some((body, Some(source)))
         } else {
+            let lines = LineIndex::new(text);
+            if let Some(body) = parser::parse(text, &lines) {
+                return Some((body, None));
+            }
             match hcl_edit::parser::parse_body(text) {
                 Ok(body) => {
-                    let lines = LineIndex::new(text);
                     let body = Lower::new(text, &lines).body(&body);
-                    Some((body, text.to_owned()))
+                    Some((body, None))
                 }
                 Err(error) => {
                     let line = u32::try_from(error.location().line()).unwrap_or(1).max(1);
@@ -599,30 +632,21 @@ impl<'l> Tree<'l> {
 
     /// Sets the root variables from the tfvars files of `dir`.
     fn apply_tfvars(&mut self, root: usize, dir: &Path, display: &str) {
-        let mut names: Vec<String> = std::fs::read_dir(dir)
-            .map(|entries| {
-                entries
-                    .filter_map(Result::ok)
-                    .filter_map(|entry| entry.file_name().into_string().ok())
-                    .filter(|name| {
-                        name.ends_with(".auto.tfvars") || name.ends_with(".auto.tfvars.json")
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
+        let listing = std::mem::take(&mut self.root_files);
+        let mut names: Vec<&String> = listing
+            .iter()
+            .filter(|name| name.ends_with(".auto.tfvars") || name.ends_with(".auto.tfvars.json"))
+            .collect();
         names.sort();
-        let mut files = vec![
-            "terraform.tfvars".to_owned(),
-            "terraform.tfvars.json".to_owned(),
-        ];
-        files.extend(names);
+        let mut files: Vec<&str> = ["terraform.tfvars", "terraform.tfvars.json"]
+            .into_iter()
+            .filter(|name| listing.iter().any(|file| file == name))
+            .collect();
+        files.extend(names.into_iter().map(String::as_str));
         let mut values = HashMap::new();
         for name in files {
-            let path = dir.join(&name);
-            if !path.is_file() {
-                continue;
-            }
-            let file_display = join_display(display, &name);
+            let path = dir.join(name);
+            let file_display = join_display(display, name);
             let Some(text) = self.read_text(&path, &file_display) else {
                 continue;
             };
@@ -661,13 +685,13 @@ impl<'l> Tree<'l> {
             }
             return;
         }
-        let Some((body, source)) = self.parse(display, text, false) else {
+        let Some((body, _)) = self.parse(display, text, false) else {
             return;
         };
         let mut def = ModuleDef::new(PathBuf::new(), String::new());
         def.files.push(SourceFile {
             display: display.to_owned(),
-            source,
+            source: text.to_owned(),
         });
         let def = Rc::new(def);
         for attr in &body.attrs {
@@ -689,7 +713,8 @@ impl<'l> Tree<'l> {
             self.emit_provider(inst, &def, *file, block);
         }
         for (index, (file, block)) in def.modules.iter().enumerate() {
-            let (expansion, children) = self.module_call(inst, index);
+            let state = self.module_call(inst, index);
+            let (expansion, children) = (&state.0, &state.1);
             let name = block.labels.first().cloned().unwrap_or_default();
             let prefix = self
                 .instances
@@ -697,7 +722,10 @@ impl<'l> Tree<'l> {
                 .map(|i| i.prefix.clone())
                 .unwrap_or_default();
             let base = format!("{prefix}module.{name}");
-            for (key, bindings) in instances_of(&expansion) {
+            for (key, bindings) in instances_of(expansion) {
+                if key.is_some() && self.charge(1).is_err() {
+                    break;
+                }
                 let id = match &key {
                     Some(key) => format!("{base}{}", instance_key(key)),
                     None => base.clone(),
@@ -747,6 +775,9 @@ impl<'l> Tree<'l> {
         };
         let expansion = self.resource_expansion(inst, index);
         for (key, bindings) in instances_of(&expansion) {
+            if key.is_some() && self.charge(1).is_err() {
+                break;
+            }
             let id = match &key {
                 Some(key) => format!("{base}{}", instance_key(key)),
                 None => base.clone(),
@@ -821,9 +852,6 @@ impl<'l> Tree<'l> {
             &mut pointer,
             &mut spans,
         );
-        let attributes = Val::Map(attributes);
-        // Past the budget, values are already unknown; the resource itself is still judged.
-        let _ = self.charge(attributes.weight());
         self.seen.insert(id.clone());
         self.resources.push(Resource {
             id,
@@ -831,7 +859,7 @@ impl<'l> Tree<'l> {
             file: display,
             line: block.at.line,
             end_line: block.end_line.max(block.at.line),
-            attributes: into_json(attributes),
+            attributes: Json::Object(attributes),
             spans,
         });
     }
@@ -845,8 +873,8 @@ impl<'l> Tree<'l> {
         meta_blocks: &[&str],
         pointer: &mut String,
         spans: &mut SpanTable,
-    ) -> BTreeMap<String, Val> {
-        let mut out = BTreeMap::new();
+    ) -> Map<String, Json> {
+        let mut out = Map::new();
         let parent = pointer.len();
         for attr in &body.attrs {
             if meta.contains(&attr.name.as_str()) {
@@ -858,7 +886,9 @@ impl<'l> Tree<'l> {
             spans.insert(pointer.clone(), attr.at);
             record_spans(&value, &attr.expr, pointer, spans);
             pointer.truncate(parent);
-            out.insert(attr.name.clone(), value);
+            // Past the budget, values are already unknown; the resource is still judged.
+            let _ = self.charge(value.weight());
+            out.insert(attr.name.clone(), into_json(value));
         }
         for block in &body.blocks {
             if meta_blocks.contains(&block.kind.as_str()) {
@@ -868,10 +898,7 @@ impl<'l> Tree<'l> {
                 self.dynamic(scope, block, &mut out, pointer, spans);
                 continue;
             }
-            let index = match out.get(&block.kind) {
-                Some(Val::List(items)) => items.len(),
-                _ => 0,
-            };
+            let index = block_count(&out, &block.kind);
             pointer.push('/');
             yaml::push_pointer_token(pointer, &block.kind);
             pointer.push('/');
@@ -879,7 +906,7 @@ impl<'l> Tree<'l> {
             spans.insert(pointer.clone(), block.at);
             let value = self.body_value(scope, &block.body, &[], &[], pointer, spans);
             pointer.truncate(parent);
-            push_block(&mut out, &block.kind, Val::Map(value));
+            push_block(&mut out, &block.kind, Json::Object(value));
         }
         out
     }
@@ -889,7 +916,7 @@ impl<'l> Tree<'l> {
         &mut self,
         scope: &mut eval::Scope<'_>,
         block: &Block,
-        out: &mut BTreeMap<String, Val>,
+        out: &mut Map<String, Json>,
         pointer: &mut String,
         spans: &mut SpanTable,
     ) {
@@ -924,10 +951,7 @@ impl<'l> Tree<'l> {
                     .attr("for_each")
                     .map(|attr| scope.def.text(scope.file, &attr.expr).to_owned())
                     .unwrap_or_default();
-                let index = match out.get(label) {
-                    Some(Val::List(items)) => items.len(),
-                    _ => 0,
-                };
+                let index = block_count(out, label);
                 pointer.push('/');
                 yaml::push_pointer_token(pointer, label);
                 pointer.push_str(&format!("/{index}"));
@@ -936,7 +960,7 @@ impl<'l> Tree<'l> {
                 push_block(
                     out,
                     label,
-                    Val::unknown(&format!("dynamic \"{label}\" over {text}")),
+                    Val::unknown(&format!("dynamic \"{label}\" over {text}")).to_json(),
                 );
                 return;
             }
@@ -945,10 +969,7 @@ impl<'l> Tree<'l> {
             if self.charge(1).is_err() {
                 return;
             }
-            let index = match out.get(label) {
-                Some(Val::List(items)) => items.len(),
-                _ => 0,
-            };
+            let index = block_count(out, label);
             pointer.push('/');
             yaml::push_pointer_token(pointer, label);
             pointer.push_str(&format!("/{index}"));
@@ -959,18 +980,25 @@ impl<'l> Tree<'l> {
             scope.vars.push((iterator.clone(), Val::Map(binding)));
             let element = match content {
                 Some(content) => self.body_value(scope, &content.body, &[], &[], pointer, spans),
-                None => BTreeMap::new(),
+                None => Map::new(),
             };
             scope.vars.pop();
             pointer.truncate(parent);
-            push_block(out, label, Val::Map(element));
+            push_block(out, label, Json::Object(element));
         }
     }
 
     /// How `count`/`for_each` of a body expand, reporting invalid values.
     fn expansion(&mut self, scope: &mut eval::Scope<'_>, body: &Body, address: &str) -> Expansion {
         if let Some(attr) = body.attr("count") {
-            let value = self.eval_top(scope, &attr.expr);
+            let value = match self.eval_top(scope, &attr.expr) {
+                // Terraform converts a numeric string (often from a tfvars file).
+                Val::String(text) => match text.trim().parse::<f64>() {
+                    Ok(n) => Val::Number(n),
+                    Err(_) => Val::String(text),
+                },
+                value => value,
+            };
             return match value {
                 Val::Number(n) if n >= 0.0 && n.fract() == 0.0 => {
                     if n > self.budget as f64 {
@@ -990,14 +1018,6 @@ impl<'l> Tree<'l> {
                     }
                     Expansion::Keys(
                         (0..n as usize)
-                            .map(|i| (Val::Number(i as f64), None))
-                            .collect(),
-                    )
-                }
-                Val::String(ref s) if s.parse::<u64>().is_ok() => {
-                    let n = s.parse::<u64>().unwrap_or(0);
-                    Expansion::Keys(
-                        (0..n.min(self.budget as u64))
                             .map(|i| (Val::Number(i as f64), None))
                             .collect(),
                     )
@@ -1055,7 +1075,7 @@ impl<'l> Tree<'l> {
     }
 
     /// How `count`/`for_each` expand resource block `index` of `inst` (evaluated once).
-    pub fn resource_expansion(&mut self, inst: usize, index: usize) -> Expansion {
+    pub fn resource_expansion(&mut self, inst: usize, index: usize) -> Rc<Expansion> {
         if let Some(expansion) = self
             .instances
             .get(inst)
@@ -1063,17 +1083,16 @@ impl<'l> Tree<'l> {
         {
             return expansion.clone();
         }
+        let unknown = Rc::new(Expansion::Unknown(false));
         let Some(def) = self.instances.get(inst).map(|i| i.def.clone()) else {
-            return Expansion::Unknown(false);
+            return unknown;
         };
         let Some((file, block)) = def.resources.get(index) else {
-            return Expansion::Unknown(false);
+            return unknown;
         };
         // Marked first: a count that refers to its own resource must not loop.
         if let Some(instance) = self.instances.get_mut(inst) {
-            instance
-                .resource_expansions
-                .insert(index, Expansion::Unknown(false));
+            instance.resource_expansions.insert(index, unknown);
         }
         let prefix = self
             .instances
@@ -1087,7 +1106,7 @@ impl<'l> Tree<'l> {
         let data = if block.kind == "data" { "data." } else { "" };
         let address = format!("{prefix}{data}{rtype}.{name}");
         let mut scope = eval::Scope::new(inst, &def, *file, Bindings::default());
-        let expansion = self.expansion(&mut scope, &block.body, &address);
+        let expansion = Rc::new(self.expansion(&mut scope, &block.body, &address));
         if let Some(instance) = self.instances.get_mut(inst) {
             instance
                 .resource_expansions
@@ -1098,15 +1117,16 @@ impl<'l> Tree<'l> {
 
     /// The expansion of module call `call` of `inst` and its child instances (created once;
     /// `None` where the module is not followed).
-    pub fn module_call(&mut self, inst: usize, call: usize) -> (Expansion, Vec<Option<usize>>) {
+    pub fn module_call(&mut self, inst: usize, call: usize) -> Rc<CallState> {
         if let Some(state) = self.instances.get(inst).and_then(|i| i.calls.get(&call)) {
-            return (state.0.clone(), state.1.clone());
+            return state.clone();
         }
+        let unknown = Rc::new((Expansion::Unknown(false), Vec::new()));
         let Some(def) = self.instances.get(inst).map(|i| i.def.clone()) else {
-            return (Expansion::Unknown(false), Vec::new());
+            return unknown;
         };
         let Some((file, block)) = def.modules.get(call) else {
-            return (Expansion::Unknown(false), Vec::new());
+            return unknown;
         };
         // Mark the call first: a module whose count refers to its own outputs must not loop.
         if let Some(instance) = self.instances.get_mut(inst) {
@@ -1126,6 +1146,9 @@ impl<'l> Tree<'l> {
         let target = self.module_target(inst, &def, *file, block, &name);
         let mut children = Vec::new();
         for (key, bindings) in instances_of(&expansion) {
+            if key.is_some() && self.charge(1).is_err() {
+                break;
+            }
             let child = target.as_ref().map(|(dir, display)| {
                 let def = self.load_dir(dir, display);
                 let (key_path, chain) = match self.instances.get(inst) {
@@ -1161,7 +1184,7 @@ impl<'l> Tree<'l> {
         if let Some(instance) = self.instances.get_mut(inst) {
             instance.calls.insert(call, state.clone());
         }
-        (state.0.clone(), state.1.clone())
+        state
     }
 
     /// Where module call `name` of `inst` leads, if it is followed.
@@ -1336,12 +1359,20 @@ fn instances_of(expansion: &Expansion) -> Vec<(Option<Val>, Bindings)> {
     }
 }
 
-fn push_block(out: &mut BTreeMap<String, Val>, kind: &str, value: Val) {
+fn push_block(out: &mut Map<String, Json>, kind: &str, value: Json) {
     match out.get_mut(kind) {
-        Some(Val::List(items)) => items.push(value),
+        Some(Json::Array(items)) => items.push(value),
         _ => {
-            out.insert(kind.to_owned(), Val::List(vec![value]));
+            out.insert(kind.to_owned(), Json::Array(vec![value]));
         }
+    }
+}
+
+/// How many blocks of type `kind` are already in `out`.
+fn block_count(out: &Map<String, Json>, kind: &str) -> usize {
+    match out.get(kind) {
+        Some(Json::Array(items)) => items.len(),
+        _ => 0,
     }
 }
 

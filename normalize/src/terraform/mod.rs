@@ -8,7 +8,15 @@
 //! Attributes have the shape plan JSON gives them: arguments as values, every nested block type
 //! as an array of objects. A value that cannot be known statically is an object
 //! `{"$unknown": "<expression or reason>"}`; a reference to another object is
-//! `{"$ref": "aws_s3_bucket.logs.id"}`.
+//! `{"$ref": "aws_s3_bucket.logs.id"}`, with the target's full address (module prefix and
+//! instance key: `{"$ref": "module.net.aws_subnet.private[0].id"}`).
+//!
+//! [`hcl`] evaluates a root module directory statically: variables (defaults and tfvars files,
+//! never the environment), locals, module outputs, expressions and functions, `count`,
+//! `for_each` and `dynamic` blocks, following local modules and those `terraform init`
+//! installed. [`plan`] reads what Terraform itself computed. A rule written against one sees
+//! the same shape from the other; where HCL cannot know a value that a plan would, it is
+//! unknown, never guessed.
 
 pub mod hcl;
 pub mod plan;

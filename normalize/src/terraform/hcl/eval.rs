@@ -450,7 +450,7 @@ impl Tree<'_> {
                 .map(|i| i.prefix.clone())
                 .unwrap_or_default();
             let address = format!("{prefix}{base}");
-            match self.resource_expansion(scope.inst, index) {
+            match &*self.resource_expansion(scope.inst, index) {
                 Expansion::Keys(keys) => {
                     self.charge(keys.len())?;
                     let for_each = keys.first().is_some_and(|(_, v)| v.is_some());
@@ -548,7 +548,8 @@ impl Tree<'_> {
         let Some(&index) = scope.def.module_index.get(call) else {
             return error(format!("no module call {call:?}"));
         };
-        let (expansion, children) = self.module_call(scope.inst, index);
+        let state = self.module_call(scope.inst, index);
+        let (expansion, children) = (&state.0, &state.1);
         match expansion {
             Expansion::Single => {
                 let child = children.first().copied().flatten();
@@ -577,7 +578,7 @@ impl Tree<'_> {
                     let mut list = Vec::new();
                     let mut map = BTreeMap::new();
                     for ((key, _), child) in keys.iter().zip(children) {
-                        let value = self.module_value(scope, child, &[])?;
+                        let value = self.module_value(scope, *child, &[])?;
                         if for_each {
                             map.insert(key.to_text().unwrap_or_default(), value);
                         } else {
@@ -717,7 +718,15 @@ impl Tree<'_> {
                     && let Some(attr) = call_block.body.attr(name)
                 {
                     let mut scope = Scope::new(parent, &parent_def, *call_file, bindings);
-                    return self.eval(&mut scope, &attr.expr);
+                    let value = self.eval(&mut scope, &attr.expr)?;
+                    // `nullable = false`: a null input means the default.
+                    let nullable = !block
+                        .body
+                        .attr("nullable")
+                        .is_some_and(|attr| matches!(attr.expr.kind, Kind::Bool(false)));
+                    if value != Val::Null || nullable {
+                        return Ok(value);
+                    }
                 }
             }
         }

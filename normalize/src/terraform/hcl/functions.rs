@@ -5,11 +5,11 @@
 //! [`Outcome::Unknown`]; one this evaluator does not implement gives [`Outcome::Unsupported`].
 //! Either becomes an unknown value quoting the call, never a guess.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use super::value::{Val, number_text};
 
-/// The longest list `range` may produce; larger ones count against the node budget first.
+/// The widest padding `format` and `indent` produce.
 const MAX_FORMAT_WIDTH: usize = 1024;
 
 pub enum Outcome {
@@ -124,16 +124,8 @@ pub fn call(name: &str, args: Vec<Val>, budget: usize) -> Outcome {
             [Val::Null] => Value(Val::Null),
             _ => err("toset needs a list"),
         },
-        "distinct" => match args.as_slice() {
-            [Val::List(items)] => {
-                let mut out: Vec<Val> = Vec::new();
-                for item in items {
-                    if !out.contains(item) {
-                        out.push(item.clone());
-                    }
-                }
-                Value(Val::List(out))
-            }
+        "distinct" => match <[Val; 1]>::try_from(args) {
+            Ok([Val::List(items)]) => Value(Val::List(distinct(items))),
             _ => err("distinct needs a list"),
         },
         "compact" => match args.as_slice() {
@@ -183,13 +175,18 @@ pub fn call(name: &str, args: Vec<Val>, budget: usize) -> Outcome {
             let Some((first, rest)) = lists.split_first() else {
                 return err(format!("{name} needs sets"));
             };
+            let others: Vec<HashSet<String>> = rest
+                .iter()
+                .map(|other| other.iter().map(identity).collect())
+                .collect();
             let kept = first
                 .iter()
                 .filter(|item| {
+                    let key = identity(item);
                     if name == "setsubtract" {
-                        !rest.iter().any(|other| other.contains(item))
+                        !others.iter().any(|other| other.contains(&key))
                     } else {
-                        rest.iter().all(|other| other.contains(item))
+                        others.iter().all(|other| other.contains(&key))
                     }
                 })
                 .cloned()
@@ -232,11 +229,13 @@ pub fn call(name: &str, args: Vec<Val>, budget: usize) -> Outcome {
         },
         "parseint" => match args.as_slice() {
             [Val::String(s), base] => match base.to_number() {
-                Some(b) if (2.0..=62.0).contains(&b) => i64::from_str_radix(s, b as u32)
+                // Terraform takes bases up to 62; the standard library stops at 36.
+                Some(b) if (2.0..=36.0).contains(&b) => i64::from_str_radix(s, b as u32)
                     .map_or_else(
                         |_| err("not a number in that base"),
                         |n| Value(Val::Number(n as f64)),
                     ),
+                Some(b) if (37.0..=62.0).contains(&b) => Unknown,
                 _ => err("parseint needs a base from 2 to 62"),
             },
             _ => err("parseint needs a string and a base"),
@@ -260,7 +259,7 @@ pub fn call(name: &str, args: Vec<Val>, budget: usize) -> Outcome {
             _ => err("jsondecode needs a string"),
         },
         "base64encode" => string1(args, |s| base64(s.as_bytes())),
-        "can" | "try" => Unsupported,
+        "cidrsubnet" | "cidrhost" | "cidrnetmask" => cidr(name, &args),
         _ => Unsupported,
     }
 }
@@ -311,6 +310,9 @@ fn is_supported(name: &str) -> bool {
             | "jsonencode"
             | "jsondecode"
             | "base64encode"
+            | "cidrsubnet"
+            | "cidrhost"
+            | "cidrnetmask"
     )
 }
 
@@ -386,12 +388,7 @@ fn title(s: &str) -> String {
 /// A set's elements: duplicates dropped, primitives in Terraform's order (strings
 /// lexically, numbers by value).
 fn set_of(items: Vec<Val>) -> Vec<Val> {
-    let mut out: Vec<Val> = Vec::new();
-    for item in items {
-        if !out.contains(&item) {
-            out.push(item);
-        }
-    }
+    let mut out = distinct(items);
     if out.iter().all(|v| matches!(v, Val::String(_))) {
         out.sort_by(|a, b| match (a, b) {
             (Val::String(a), Val::String(b)) => a.cmp(b),
@@ -404,6 +401,20 @@ fn set_of(items: Vec<Val>) -> Vec<Val> {
         });
     }
     out
+}
+
+/// The value as a key for equality: its JSON text (numbers as Terraform compares them).
+fn identity(value: &Val) -> String {
+    value.to_json().to_string()
+}
+
+/// The first of each group of equal elements, in order, in linear time.
+fn distinct(items: Vec<Val>) -> Vec<Val> {
+    let mut seen = HashSet::with_capacity(items.len());
+    items
+        .into_iter()
+        .filter(|item| seen.insert(identity(item)))
+        .collect()
 }
 
 fn coalesce(args: Vec<Val>) -> Outcome {
@@ -964,4 +975,66 @@ fn base64(bytes: &[u8]) -> String {
         }
     }
     out
+}
+
+/// `cidrsubnet`, `cidrhost` and `cidrnetmask` for IPv4 prefixes; IPv6 is left unknown.
+fn cidr(name: &str, args: &[Val]) -> Outcome {
+    let Some(Val::String(prefix)) = args.first() else {
+        return err(format!("{name} needs a CIDR prefix"));
+    };
+    let Some((address, length)) = prefix.split_once('/') else {
+        return err("not a CIDR prefix");
+    };
+    if address.contains(':') {
+        return Unknown;
+    }
+    let (Ok(address), Ok(length)) = (address.parse::<std::net::Ipv4Addr>(), length.parse::<u32>())
+    else {
+        return err("not a CIDR prefix");
+    };
+    if length > 32 {
+        return err("prefix length over 32");
+    }
+    let mask = |len: u32| if len == 0 { 0 } else { u32::MAX << (32 - len) };
+    let base = u32::from(address) & mask(length);
+    let number = |at: usize| args.get(at).and_then(Val::to_number);
+    match name {
+        "cidrnetmask" => Value(Val::String(
+            std::net::Ipv4Addr::from(mask(length)).to_string(),
+        )),
+        "cidrhost" => {
+            let Some(host) = number(1) else {
+                return err("cidrhost needs a host number");
+            };
+            let size = 2f64.powi(32 - length as i32);
+            let host = if host < 0.0 { size + host } else { host };
+            if host < 0.0 || host >= size || host.fract() != 0.0 {
+                return err("host number out of range");
+            }
+            let address = std::net::Ipv4Addr::from(base.wrapping_add(host as u32));
+            Value(Val::String(address.to_string()))
+        }
+        _ => {
+            let (Some(bits), Some(net)) = (number(1), number(2)) else {
+                return err("cidrsubnet needs newbits and netnum");
+            };
+            if bits < 0.0 || bits.fract() != 0.0 || net < 0.0 || net.fract() != 0.0 {
+                return err("cidrsubnet needs whole numbers");
+            }
+            let new_length = length + bits as u32;
+            if bits > 32.0 || new_length > 32 || net >= 2f64.powi(bits as i32) {
+                return err("cidrsubnet: the subnet does not fit");
+            }
+            let shift = 32 - new_length;
+            let subnet = if shift >= 32 {
+                base
+            } else {
+                base | ((net as u32) << shift)
+            };
+            Value(Val::String(format!(
+                "{}/{new_length}",
+                std::net::Ipv4Addr::from(subnet)
+            )))
+        }
+    }
 }

@@ -13,7 +13,7 @@ use crate::resource::Span;
 use crate::yaml::{Node, Value as YamlValue};
 
 /// A body: the attributes and nested blocks between a block's braces (or of a whole file).
-#[derive(Debug, Default)]
+#[derive(Debug, Default, PartialEq)]
 pub struct Body {
     pub attrs: Vec<Attr>,
     pub blocks: Vec<Block>,
@@ -26,7 +26,7 @@ impl Body {
 }
 
 /// `name = expr`.
-#[derive(Debug)]
+#[derive(Debug, PartialEq)]
 pub struct Attr {
     pub name: String,
     /// Where the name is written.
@@ -35,7 +35,7 @@ pub struct Attr {
 }
 
 /// `kind "label" … { body }`.
-#[derive(Debug)]
+#[derive(Debug, PartialEq)]
 pub struct Block {
     pub kind: String,
     pub labels: Vec<String>,
@@ -45,14 +45,14 @@ pub struct Block {
 }
 
 /// An expression, where it starts, and the byte range of its text in its file's source.
-#[derive(Debug)]
+#[derive(Debug, PartialEq)]
 pub struct Expr {
     pub kind: Kind,
     pub at: Span,
     pub text: Range<u32>,
 }
 
-#[derive(Debug)]
+#[derive(Debug, PartialEq)]
 pub enum Kind {
     Null,
     Bool(bool),
@@ -73,7 +73,7 @@ pub enum Kind {
 }
 
 /// An object key: a bare name is the name itself, anything else is evaluated.
-#[derive(Debug)]
+#[derive(Debug, PartialEq)]
 pub enum Key {
     Name(String, Span),
     Expr(Expr),
@@ -88,7 +88,7 @@ impl Key {
     }
 }
 
-#[derive(Debug)]
+#[derive(Debug, PartialEq)]
 pub enum Op {
     Attr(String),
     Index(Expr),
@@ -96,7 +96,7 @@ pub enum Op {
     FullSplat,
 }
 
-#[derive(Debug)]
+#[derive(Debug, PartialEq)]
 pub struct Call {
     pub name: String,
     /// `provider::aws::arn_parse(…)` and other namespaced functions.
@@ -106,7 +106,7 @@ pub struct Call {
     pub expand_final: bool,
 }
 
-#[derive(Debug)]
+#[derive(Debug, PartialEq)]
 pub struct For {
     pub key_var: Option<String>,
     pub value_var: String,
@@ -118,7 +118,7 @@ pub struct For {
 }
 
 /// A piece of a string template, strip markers (`~`) already applied to the literals.
-#[derive(Debug)]
+#[derive(Debug, PartialEq)]
 pub enum Part {
     Literal(String),
     Interpolation(Expr),
@@ -139,31 +139,69 @@ pub enum Part {
 #[derive(Debug)]
 pub struct LineIndex {
     starts: Vec<u32>,
+    /// For every `CHECKPOINT` bytes: the first character boundary at or after it, and the
+    /// column there, so a column is found without scanning a long line from its start.
+    checkpoints: Vec<(u32, u32)>,
+    /// The 0-based line of the last lookup (parsers ask in nearly increasing order).
+    hint: std::cell::Cell<usize>,
 }
+
+/// Distance between column checkpoints, in bytes.
+const CHECKPOINT: usize = 256;
 
 impl LineIndex {
     pub fn new(text: &str) -> Self {
         let mut starts = vec![0];
-        starts.extend(
-            text.bytes()
-                .enumerate()
-                .filter(|&(_, b)| b == b'\n')
-                .map(|(at, _)| u32::try_from(at + 1).unwrap_or(u32::MAX)),
-        );
-        LineIndex { starts }
+        let mut checkpoints = Vec::with_capacity(text.len() / CHECKPOINT + 1);
+        let mut column = 1u32;
+        for (at, c) in text.char_indices() {
+            while checkpoints.len() * CHECKPOINT <= at {
+                checkpoints.push((u32::try_from(at).unwrap_or(u32::MAX), column));
+            }
+            if c == '\n' {
+                starts.push(u32::try_from(at + 1).unwrap_or(u32::MAX));
+                column = 1;
+            } else {
+                column = column.saturating_add(1);
+            }
+        }
+        LineIndex {
+            starts,
+            checkpoints,
+            hint: std::cell::Cell::new(0),
+        }
     }
 
     /// The 1-based line and column (in characters) of byte `offset` of `text`.
     pub fn span(&self, text: &str, offset: usize) -> Span {
         let offset32 = u32::try_from(offset).unwrap_or(u32::MAX);
-        let line = self.starts.partition_point(|&start| start <= offset32);
-        let start = self
-            .starts
-            .get(line.saturating_sub(1))
-            .map_or(0, |&s| s as usize);
+        let hint = self.hint.get();
+        let line = match (self.starts.get(hint), self.starts.get(hint + 1)) {
+            (Some(&a), Some(&b)) if a <= offset32 && offset32 < b => hint + 1,
+            (Some(&a), None) if a <= offset32 => hint + 1,
+            _ => self.starts.partition_point(|&start| start <= offset32),
+        };
+        let index = line.saturating_sub(1);
+        self.hint.set(index);
+        let line_start = self.starts.get(index).map_or(0, |&s| s as usize);
+        // The nearest checkpoint at or before `offset`, if it is on this line.
+        let checkpoint = self
+            .checkpoints
+            .get(..=(offset / CHECKPOINT).min(self.checkpoints.len().saturating_sub(1)))
+            .and_then(|before| before.iter().rev().take(2).find(|(at, _)| *at <= offset32))
+            .filter(|(at, _)| *at as usize >= line_start);
+        let (from, base) = checkpoint.map_or((line_start, 1), |&(at, column)| {
+            (at as usize, column as usize)
+        });
         let column = text
-            .get(start..offset.min(text.len()))
-            .map_or(1, |prefix| prefix.chars().count() + 1);
+            .get(from..offset.min(text.len()))
+            .map_or(base, |prefix| {
+                if prefix.is_ascii() {
+                    base + prefix.len()
+                } else {
+                    base + prefix.chars().count()
+                }
+            });
         Span {
             line: u32::try_from(line.max(1)).unwrap_or(u32::MAX),
             column: u32::try_from(column).unwrap_or(u32::MAX),
@@ -421,13 +459,25 @@ impl<'a> Lower<'a> {
 
 /// Builds a template's parts, applying strip markers to neighbouring literals.
 #[derive(Default)]
-struct Parts {
+pub struct Parts {
     parts: Vec<Part>,
     trim_next: bool,
 }
 
 impl Parts {
-    fn literal(&mut self, text: &str) {
+    /// Parts whose first literal loses its leading whitespace when `trim`.
+    pub fn trimming(trim: bool) -> Self {
+        Parts {
+            parts: Vec::new(),
+            trim_next: trim,
+        }
+    }
+
+    pub fn into_parts(self) -> Vec<Part> {
+        self.parts
+    }
+
+    pub fn literal(&mut self, text: &str) {
         let text = if std::mem::take(&mut self.trim_next) {
             text.trim_start()
         } else {
@@ -438,20 +488,20 @@ impl Parts {
         }
     }
 
-    fn open(&mut self, strip: Strip) {
+    pub fn open(&mut self, strip: Strip) {
         self.trim_last(strip.strip_start());
     }
 
-    fn close(&mut self, strip: Strip) {
+    pub fn close(&mut self, strip: Strip) {
         self.trim_next = strip.strip_end();
     }
 
-    fn push(&mut self, part: Part) {
+    pub fn push(&mut self, part: Part) {
         self.trim_next = false;
         self.parts.push(part);
     }
 
-    fn extend(&mut self, parts: Vec<Part>) {
+    pub fn extend(&mut self, parts: Vec<Part>) {
         for part in parts {
             match part {
                 Part::Literal(text) => self.literal(&text),
@@ -460,7 +510,7 @@ impl Parts {
         }
     }
 
-    fn trim_last(&mut self, trim: bool) {
+    pub fn trim_last(&mut self, trim: bool) {
         if !trim {
             return;
         }

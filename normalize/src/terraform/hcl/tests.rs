@@ -1,6 +1,7 @@
 use serde_json::{Value as Json, json};
 
 use super::*;
+use crate::resource::Span;
 
 fn run(text: &str) -> Normalized {
     normalize_file("infra/main.tf", text, false, &Limits::default())
@@ -407,10 +408,26 @@ fn functions() {
         (r#"reverse([1, 2])"#, json!([2, 1])),
         (r#"slice(["a", "b", "c"], 1, 3)"#, json!(["b", "c"])),
         (r#"setunion(["b"], ["a", "b"])"#, json!(["a", "b"])),
+        (
+            r#"setintersection(["a", "b", "c"], ["c", "b"])"#,
+            json!(["b", "c"]),
+        ),
+        (r#"setsubtract(["a", "b", "c"], ["b"])"#, json!(["a", "c"])),
+        (
+            r#"distinct([1, 2, 1, {a = 1}, {a = 1}])"#,
+            json!([1, 2, {"a": 1}]),
+        ),
+        (r#"length(toset(range(200000)))"#, json!(200000)),
         (r#"sort(["b", "a"])"#, json!(["a", "b"])),
         (r#"base64encode("hi!")"#, json!("aGkh")),
         (r#"indent(2, "a\nb")"#, json!("a\n  b")),
         (r#"basename("a/b/c.json")"#, json!("c.json")),
+        (r#"cidrsubnet("10.0.0.0/16", 8, 2)"#, json!("10.0.2.0/24")),
+        (r#"cidrsubnet("10.1.2.3/8", 4, 15)"#, json!("10.240.0.0/12")),
+        (r#"cidrhost("10.0.1.0/24", 5)"#, json!("10.0.1.5")),
+        (r#"cidrhost("10.0.1.0/24", -1)"#, json!("10.0.1.255")),
+        (r#"cidrnetmask("172.16.0.0/12")"#, json!("255.240.0.0")),
+        (r#"parseint("ff", 16)"#, json!(255)),
     ];
     for (expr, expected) in cases {
         assert_eq!(&value(expr), expected, "{expr}");
@@ -457,9 +474,10 @@ variable "password" {
             unknown(r#"replace("abc", "/b/", "x")"#),
         ),
         (
-            r#"cidrsubnet("10.0.0.0/16", 8, 1)"#,
-            unknown(r#"cidrsubnet("10.0.0.0/16", 8, 1)"#),
+            r#"cidrsubnet("fd00::/8", 8, 1)"#,
+            unknown(r#"cidrsubnet("fd00::/8", 8, 1)"#),
         ),
+        (r#"parseint("zz", 62)"#, unknown(r#"parseint("zz", 62)"#)),
         (
             r#"provider::aws::arn_parse("x")"#,
             unknown(r#"provider::aws::arn_parse("x")"#),
@@ -607,6 +625,9 @@ resource "aws_iam_group" "g" {
 resource "aws_eip" "none" {
   count = 0
 }
+resource "aws_eip" "text" {
+  count = "1"
+}
 resource "aws_eip" "empty" {
   for_each = {}
 }
@@ -629,6 +650,7 @@ resource "aws_eip" "each" {
             "aws_iam_user.u[\"bob\"]",
             "aws_iam_group.g[\"dev\"]",
             "aws_iam_group.g[\"ops\"]",
+            "aws_eip.text[0]",
             "aws_eip.maybe",
             "aws_eip.each"
         ]
@@ -1046,4 +1068,193 @@ fn mutated_configurations_never_panic() {
         let _ = normalize_file("m.tf", text, false, &limits);
         let _ = normalize_file("m.tf.json", text, true, &limits);
     }
+}
+
+/// Parses `text` with both parsers; the fast one must accept it and agree with hcl-edit.
+fn same_parse(text: &str) {
+    let lines = LineIndex::new(text);
+    let fast =
+        parser::parse(text, &lines).unwrap_or_else(|| panic!("fast parser gave up on:\n{text}"));
+    let reference = hcl_edit::parser::parse_body(text).expect("hcl-edit parses");
+    let reference = Lower::new(text, &lines).body(&reference);
+    assert_eq!(fast, reference, "{text}");
+}
+
+#[test]
+fn the_fast_parser_agrees_with_hcl_edit() {
+    same_parse(BUCKET);
+    for snippet in [
+        "a = 1\nb = \"x\"\nc = true\nd = null\ne = 1.5e3\n",
+        "a = -1\nb = !true\nc = 1 + 2 * 3 - 4 / 5 % 6\nd = a || b && c == d != e < f > g <= h >= i\n",
+        "a = x ? y : z ? 1 : 2\nb = (1 + 2) * 3\n",
+        "a = var.x.y[0][\"k\"].z\nb = list.0.name\nc = a[*].b.c\nd = a.*.b\ne = foo-bar\n",
+        "a = [for x in xs : x.id if x != null]\nb = {for k, v in m : k => v...}\nc = [\n  1,\n  2,\n]\n",
+        "a = {\n  b = 1\n  \"c\" = 2, d: 3\n  (var.k) = 4\n  e = { f = [] }\n}\n",
+        "a = merge(x, y)\nb = f()\nc = concat([1],\n  [2],\n)\nd = max(xs...)\ne = provider::aws::arn_parse(x)\n",
+        "a = \"plain \\\"quoted\\\" \\n\\t \\u00e9 $${x} %%{y} $ % end\"\nb = \"${x}\"\nc = \"a${x}b${y ~}  c\"\n",
+        "a = \"%{ if x }yes%{ else }no%{ endif }\"\nb = \"%{ for k, v in m ~} ${k}=${v} %{~ endfor }\"\n",
+        "a = <<EOT\nline ${x}\n  two\nEOT\nb = <<-EOT\n    indented ${y}\n      more\n    EOT\n",
+        "a = <<EOT\n%{ for i in xs ~}\n${i}\n%{ endfor ~}\nEOT\nb = 1\n",
+        "# comment\n// another\n/* block */ a = 1 # trailing\nresource \"x\" \"y\" { # c\n  b = 2 /* c */\n}\n",
+        "block {}\nblock \"l\" {\n}\nblock l1 \"l2\" { a = 1 }\nnested {\n  inner {\n    deeper { x = [1] }\n  }\n}\n",
+        "a = {}\nb = []\nc = { for x in xs : x => x }\nd = [for i, v in xs : \"${i}:${v}\"]\n",
+        "dynamic \"ingress\" {\n  for_each = var.ports\n  iterator = port\n  content {\n    from_port = port.value\n  }\n}\n",
+        "a = jsonencode({\n  Version = \"2012-10-17\"\n  Statement = [{\n    Effect = \"Allow\"\n    Action = [\"s3:*\"]\n  }]\n})\n",
+        "a = 1\r\nb = \"x\"\r\nc {\r\n  d = 2\r\n}\r\n",
+        "a = x == \"y\" ? [] : [1]\nb = try(a.b, null)\nc = length(var.x) > 0\n",
+    ] {
+        same_parse(snippet);
+    }
+    for file in [
+        "root/main.tf",
+        "root/variables.tf",
+        "root/versions.tf",
+        "root/terraform.tfvars",
+        "root/a.auto.tfvars",
+        "root/modules/network/main.tf",
+        "root/modules/network/variables.tf",
+        "root/modules/network/outputs.tf",
+        "root/modules/bucket/main.tf",
+        "registry/main.tf",
+        "registry/.terraform/modules/s3/main.tf",
+        "registry/.terraform/modules/s3.kms/main.tf",
+        "cycles/main.tf",
+        "recursion/a/main.tf",
+    ] {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/terraform")
+            .join(file);
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{file}: {e}"));
+        same_parse(&text);
+    }
+}
+
+#[test]
+fn a_long_single_line_is_read_in_linear_time() {
+    let mut text = String::from("locals { l = [");
+    for i in 0..100_000 {
+        text.push_str(&format!("{{a = {i}, b = \"x\"}}, "));
+    }
+    text.push_str("] }\nresource \"null_resource\" \"x\" {\n  n = length(local.l)\n}\n");
+    let start = std::time::Instant::now();
+    let out = clean(&text);
+    assert_eq!(attrs(&out, "null_resource.x"), &json!({"n": 100000}));
+    // Quadratic column counting would take minutes here.
+    assert!(start.elapsed().as_secs() < 30);
+    let lines = LineIndex::new("ab\ncdé f\n");
+    let text = "ab\ncdé f\n";
+    assert_eq!(lines.span(text, 0), Span { line: 1, column: 1 });
+    assert_eq!(lines.span(text, 4), Span { line: 2, column: 2 });
+    assert_eq!(lines.span(text, 7), Span { line: 2, column: 4 });
+    assert_eq!(lines.span(text, 8), Span { line: 2, column: 5 });
+    assert_eq!(lines.span(text, 1), Span { line: 1, column: 2 });
+    assert_eq!(lines.span(text, 9), Span { line: 2, column: 6 });
+}
+
+#[test]
+fn files_the_fast_parser_leaves_are_read_by_hcl_edit() {
+    let out = clean(
+        "resource \"aws_sqs_queue\" \"q\" {\n  name = /* a comment\n  over lines */ \"jobs\"\n  délai = 5\n}\n",
+    );
+    assert_eq!(
+        attrs(&out, "aws_sqs_queue.q"),
+        &json!({"name": "jobs", "délai": 5})
+    );
+    assert_eq!(line(find(&out, "aws_sqs_queue.q"), "/délai"), Some(4));
+}
+
+#[test]
+fn the_fast_parser_leaves_what_it_does_not_know_to_hcl_edit() {
+    for text in [
+        "a = 1 +\n",
+        "résumé = 1\n",
+        "a = \"unterminated\n",
+        "a = <<EOT\nno end\n",
+        "a = \"%{ if x }no endif\"\n",
+        "a = /* multi\nline */ 1\n",
+        "a = b c\n",
+        "resource \"a\" \"b\" {\n  x = 1 }\n",
+        "a = 1 b = 2\n",
+        "a = [1 2]\n",
+        "a = {b = 1 c = 2}\n",
+        "a = f(1 2)\n",
+        "block { a = 1\n b = 2 }\n",
+        "a = x ? y\n",
+        "a = \"${x\"\n",
+        "a = 1\n}\n",
+    ] {
+        let lines = LineIndex::new(text);
+        if let Some(fast) = parser::parse(text, &lines) {
+            let reference = hcl_edit::parser::parse_body(text)
+                .unwrap_or_else(|e| panic!("accepted what hcl-edit rejects: {text}\n{e}"));
+            assert_eq!(fast, Lower::new(text, &lines).body(&reference), "{text}");
+        }
+    }
+    let mut long: String = (0..40).map(|i| format!("a{i} = {i}\n")).collect();
+    assert!(parser::parse(&long, &LineIndex::new(&long)).is_some());
+    long.push_str("a7 = 1\n");
+    assert!(parser::parse(&long, &LineIndex::new(&long)).is_none());
+    let deep = format!("a = {}1{}\n", "[".repeat(100), "]".repeat(100));
+    assert!(parser::parse(&deep, &LineIndex::new(&deep)).is_none());
+}
+
+/// Mutated inputs: whatever the fast parser accepts, hcl-edit accepts with the same tree.
+#[test]
+fn the_fast_parser_never_accepts_more_than_hcl_edit() {
+    let texts = [
+        BUCKET.to_owned(),
+        std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/terraform/root/main.tf"),
+        )
+        .unwrap_or_default(),
+        "a = \"x${b}y%{ if c }d%{ endif }\"\nb = <<-EOT\n  ${x}\n  y\n  EOT\nc = [for k, v in m : v if k != \"\"]\n"
+            .to_owned(),
+    ];
+    let pieces = [
+        "", " ", "\n", "{", "}", "[", "]", "(", ")", "\"", "=", ",", ":", "?", ".", "*", "-", "!",
+        "${", "%{", "~", "#", "/*", "*/", "<<EOT\n", "EOT", "for ", " in ", " if ", "=>", "...",
+        "\\", "\r\n", "é",
+    ];
+    let mut state: u64 = std::env::var("MUTATION_SEED")
+        .ok()
+        .and_then(|seed| seed.parse().ok())
+        .unwrap_or(0x9e37_79b9_7f4a_7c15);
+    let mut next = |bound: usize| {
+        state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (state >> 33) as usize % bound.max(1)
+    };
+    let mut accepted = 0;
+    for round in 0..10000 {
+        let text = &texts[round % texts.len()];
+        let mut at = next(text.len());
+        while !text.is_char_boundary(at) {
+            at -= 1;
+        }
+        let mut end = (at + next(4)).min(text.len());
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        let piece = pieces[next(pieces.len())];
+        let mutated = format!("{}{piece}{}", &text[..at], &text[end.max(at)..]);
+        let lines = LineIndex::new(&mutated);
+        if let Some(fast) = parser::parse(&mutated, &lines) {
+            accepted += 1;
+            let reference = hcl_edit::parser::parse_body(&mutated)
+                .unwrap_or_else(|e| panic!("accepted what hcl-edit rejects:\n{mutated}\n{e}"));
+            // In a `<<-` heredoc whose lines are not all indented, hcl-edit strips the other
+            // lines' indentation from the unindented ones too, eating their first characters;
+            // this parser strips nothing there, as Terraform does.
+            if !mutated.contains("<<-") {
+                assert_eq!(
+                    fast,
+                    Lower::new(&mutated, &lines).body(&reference),
+                    "{mutated}"
+                );
+            }
+        }
+    }
+    // Most single edits still parse: the comparison is not vacuous.
+    assert!(accepted > 500, "{accepted}");
 }

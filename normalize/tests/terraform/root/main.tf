@@ -19,8 +19,9 @@ module "buckets" {
   for_each = var.buckets
 
   name      = "${local.name}-${each.key}"
-  versioned = each.value.versioned
-  tags      = local.tags
+  versioned     = each.value.versioned
+  tags          = local.tags
+  force_destroy = null
 }
 
 resource "aws_instance" "app" {
@@ -51,4 +52,12 @@ resource "aws_iam_policy" "read_logs" {
 resource "aws_launch_template" "bastion" {
   name      = "${local.name}-bastion"
   user_data = templatefile("${path.module}/templates/user_data.sh.tftpl", { bucket = "acme-prod-logs", index = 0 })
+}
+
+resource "aws_s3_bucket_public_access_block" "assets" {
+  bucket                  = module.buckets["assets"].bucket_name
+  block_public_acls       = true
+  block_public_policy     = true
+  ignore_public_acls      = true
+  restrict_public_buckets = true
 }

@@ -10,8 +10,15 @@ variable "tags" {
   type = map(string)
 }
 
+variable "force_destroy" {
+  type     = bool
+  default  = false
+  nullable = false
+}
+
 resource "aws_s3_bucket" "this" {
-  bucket = var.name
+  bucket        = var.name
+  force_destroy = var.force_destroy
   tags   = merge(var.tags, { Name = var.name })
 }
 
