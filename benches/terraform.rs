@@ -56,7 +56,10 @@ fn bench(c: &mut Criterion) {
     group.sample_size(20);
     group.throughput(Throughput::Bytes(bytes));
     group.bench_function(
-        format!("normalize ({} KiB, {resources} resources, one core)", bytes >> 10),
+        format!(
+            "normalize ({} KiB, {resources} resources, one core)",
+            bytes >> 10
+        ),
         |b| b.iter(normalize_all),
     );
 

@@ -26,7 +26,11 @@ fn examples_give_findings_at_exact_lines() {
         // A variable set in terraform.tfvars makes the database public.
         ("aws/rds-public", "examples/terraform/main.tf", 65),
         ("aws/ec2-imdsv1", "examples/terraform/main.tf", 97),
-        ("aws/sg-open-ingress", "examples/cloudformation/storage.yaml", 73),
+        (
+            "aws/sg-open-ingress",
+            "examples/cloudformation/storage.yaml",
+            73,
+        ),
         // A parameter default decides `PubliclyAccessible: !Ref ReportsPublic`.
         ("aws/rds-public", "examples/cloudformation/storage.yaml", 62),
         ("docker/curl-pipe-shell", "examples/docker/Dockerfile", 15),
@@ -144,12 +148,10 @@ fn malformed_terraform_is_an_error_with_its_line_and_the_rest_of_the_module_is_j
 
 #[test]
 fn terraform_cycles_and_module_recursion_are_errors_not_hangs() {
-    let dir = tree(&[
-        (
-            "main.tf",
-            "locals {\n  a = local.b\n  b = local.a\n}\n\nmodule \"self\" {\n  source = \"./\"\n}\n\nresource \"aws_kms_key\" \"k\" {\n  description = local.a\n}\n",
-        ),
-    ]);
+    let dir = tree(&[(
+        "main.tf",
+        "locals {\n  a = local.b\n  b = local.a\n}\n\nmodule \"self\" {\n  source = \"./\"\n}\n\nresource \"aws_kms_key\" \"k\" {\n  description = local.a\n}\n",
+    )]);
     let (code, report, _) = scan_json(&["."], dir.path());
     assert_eq!(code, 2);
     let messages: Vec<&str> = report["errors"]
@@ -163,7 +165,9 @@ fn terraform_cycles_and_module_recursion_are_errors_not_hangs() {
         "the cycle is named: {messages:#?}"
     );
     assert!(
-        messages.iter().any(|m| m.contains("itself") || m.contains("recurs")),
+        messages
+            .iter()
+            .any(|m| m.contains("itself") || m.contains("recurs")),
         "the recursion is named: {messages:#?}"
     );
     // The key is judged even so: rotation is off.

@@ -131,8 +131,16 @@ pub fn normalize_file(display: &str, text: &str, json: bool, limits: &Limits) ->
 }
 
 /// A display path with '/' separators and `.`/`..` segments resolved lexically; "" for the
-/// scan root itself.
+/// scan root itself. A leading `/` or `./` stays, so paths read as the user gave them (and as
+/// every other file of the scan is shown).
 fn clean_display(path: &str) -> String {
+    let prefix = if path.starts_with(['/', '\\']) {
+        "/"
+    } else if path.starts_with("./") || path.starts_with(".\\") {
+        "./"
+    } else {
+        ""
+    };
     let mut parts: Vec<&str> = Vec::new();
     for part in path.split(['/', '\\']) {
         match part {
@@ -140,19 +148,27 @@ fn clean_display(path: &str) -> String {
             ".." => {
                 if matches!(parts.last(), Some(last) if *last != "..") {
                     parts.pop();
-                } else {
+                } else if prefix != "/" {
                     parts.push("..");
                 }
             }
             part => parts.push(part),
         }
     }
-    parts.join("/")
+    let body = parts.join("/");
+    if body.is_empty() && prefix == "./" {
+        return String::new();
+    }
+    format!("{prefix}{body}")
 }
 
 fn join_display(dir: &str, rest: &str) -> String {
     if dir.is_empty() {
-        clean_display(rest)
+        let clean = clean_display(rest);
+        match clean.strip_prefix("./") {
+            Some(relative) => relative.to_owned(),
+            None => clean,
+        }
     } else {
         clean_display(&format!("{dir}/{rest}"))
     }
