@@ -30,22 +30,28 @@ fn bench(c: &mut Criterion) {
         .expect("python3 runs the generator");
     assert!(status.success(), "the generator failed");
 
-    let mut roots: Vec<PathBuf> = std::fs::read_dir(tree.join("services"))
+    // Each root with its display path relative to the tree, as a scan of the tree shows it.
+    let mut roots: Vec<(PathBuf, String)> = std::fs::read_dir(tree.join("services"))
         .expect("services/")
-        .map(|e| e.expect("entry").path())
+        .map(|e| {
+            let path = e.expect("entry").path();
+            let name = path.file_name().expect("name").to_string_lossy();
+            let display = format!("services/{name}");
+            (path, display)
+        })
         .collect();
     roots.sort();
     let module_bytes = dir_bytes(&tree.join("modules/bucket"));
     let bytes: u64 = roots
         .iter()
-        .map(|root| dir_bytes(root) + module_bytes)
+        .map(|(root, _)| dir_bytes(root) + module_bytes)
         .sum();
     let limits = Limits::default();
     let normalize_all = || {
         let mut resources = 0;
-        for root in &roots {
-            let output = normalize_directory(root, "tree", &limits);
-            assert!(output.normalized.diagnostics.is_empty());
+        for (root, display) in &roots {
+            let output = normalize_directory(root, display, &limits);
+            assert_eq!(output.normalized.diagnostics, []);
             resources += output.normalized.resources.len();
         }
         resources

@@ -164,6 +164,17 @@ fn render(report: &ScanReport, format: Format, to_terminal: bool) -> String {
     }
 }
 
+/// The kinds a rule judges, shortened for a table: the first two and how many more
+/// (`palisade explain` lists them all).
+fn kinds_summary(kinds: &[String]) -> String {
+    match kinds {
+        [] => "-".to_string(),
+        [one] => one.clone(),
+        [a, b] => format!("{a}, {b}"),
+        [a, b, rest @ ..] => format!("{a}, {b}, +{} more", rest.len()),
+    }
+}
+
 fn rules(args: &PluginArgs) -> i32 {
     let session = match args.scan(Vec::new()).load() {
         Ok(s) => s,
@@ -177,9 +188,15 @@ fn rules(args: &PluginArgs) -> i32 {
         .max()
         .unwrap_or(6)
         .max(6);
+    let title_width = rules
+        .values()
+        .map(|r| r.rule.title.chars().count())
+        .max()
+        .unwrap_or(5)
+        .max(5);
     println!(
-        "{:<id_width$}  {:<8}  {:<plugin_width$}  TITLE",
-        "RULE", "SEVERITY", "PLUGIN"
+        "{:<id_width$}  {:<8}  {:<plugin_width$}  {:<title_width$}  KINDS",
+        "RULE", "SEVERITY", "PLUGIN", "TITLE"
     );
     for (id, rule) in &rules {
         let severity = if rule.enabled {
@@ -188,8 +205,10 @@ fn rules(args: &PluginArgs) -> i32 {
             "off".to_string()
         };
         println!(
-            "{id:<id_width$}  {severity:<8}  {:<plugin_width$}  {}",
-            rule.plugin, rule.rule.title
+            "{id:<id_width$}  {severity:<8}  {:<plugin_width$}  {:<title_width$}  {}",
+            rule.plugin,
+            rule.rule.title,
+            kinds_summary(&rule.rule.kinds)
         );
     }
     report_load_errors(&session)

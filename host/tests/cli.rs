@@ -409,12 +409,27 @@ fn the_report_can_go_to_a_file() {
 }
 
 #[test]
-fn rules_lists_the_kubernetes_pack_and_explain_prints_a_rule() {
+fn rules_lists_every_pack_with_kinds_and_explain_prints_a_rule() {
     palisade().arg("rules").assert().success().stdout(
         predicates::str::contains("k8s/privileged-container")
             .and(predicates::str::contains("critical"))
-            .and(predicates::str::contains("kubernetes")),
+            .and(predicates::str::contains("kubernetes"))
+            .and(predicates::str::contains("docker/run-as-root"))
+            .and(predicates::str::contains("aws/s3-public-access"))
+            .and(predicates::str::contains("KINDS"))
+            .and(predicates::str::contains("dockerfile/stage")),
     );
+    // What, why, an example of the fix, for a rule of each format family.
+    palisade()
+        .args(["explain", "aws/sg-open-ingress"])
+        .assert()
+        .success()
+        .stdout(
+            predicates::str::contains("cloudformation/AWS::EC2::SecurityGroup")
+                .and(predicates::str::contains("How to fix"))
+                .and(predicates::str::contains("```hcl"))
+                .and(predicates::str::contains("\n  cidr_ipv4")),
+        );
     palisade()
         .args(["explain", "k8s/privileged-container"])
         .assert()

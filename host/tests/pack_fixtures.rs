@@ -73,6 +73,26 @@ fn every_rule_fires_at_the_marked_lines_of_its_fixtures_through_the_binary() {
             rules.iter().all(|r| !r.dir.join("config.json").exists()),
             "rule settings in fixtures are not supported by this test yet"
         );
+        // The AWS pack's promise: every rule fires on the same misconfiguration written in
+        // Terraform HCL, in plan JSON and in CloudFormation (all checked below).
+        if pack.ends_with("aws/fixtures") {
+            for rule in &rules {
+                let names: Vec<String> = fixtures(&rule.dir, "fail")
+                    .iter()
+                    .filter_map(|p| p.file_name()?.to_str().map(str::to_owned))
+                    .collect();
+                for format in [".tf", ".plan.json", ".cfn."] {
+                    assert!(
+                        names
+                            .iter()
+                            .any(|n| n.ends_with(format) || n.contains(format)),
+                        "{}: no fail fixture in {format} among {names:?}",
+                        rule.rule
+                    );
+                }
+            }
+            assert!(rules.len() >= 13, "{} AWS rules have fixtures", rules.len());
+        }
         // One scan per pack: every fixture file, each named explicitly (a Terraform file named
         // on the command line is a module of its own).
         let mut files: Vec<(String, &RuleDir, bool)> = Vec::new();

@@ -463,24 +463,37 @@ impl<'l> Tree<'l> {
             );
             return None;
         }
-        match std::fs::metadata(path) {
-            Ok(meta) if meta.len() > self.limits.max_file_bytes => {
-                let max = self.limits.max_file_bytes;
-                self.report(
-                    display,
-                    None,
-                    format!("file is larger than {max} bytes; not read"),
-                );
-                return None;
-            }
-            Ok(_) => {}
+        // One open: the size check and the read use the same file handle.
+        let mut file = match std::fs::File::open(path) {
+            Ok(file) => file,
             Err(error) => {
                 self.report(display, None, format!("cannot read file: {error}"));
                 return None;
             }
+        };
+        let size = match file.metadata() {
+            Ok(meta) => meta.len(),
+            Err(error) => {
+                self.report(display, None, format!("cannot read file: {error}"));
+                return None;
+            }
+        };
+        if size > self.limits.max_file_bytes {
+            let max = self.limits.max_file_bytes;
+            self.report(
+                display,
+                None,
+                format!("file is larger than {max} bytes; not read"),
+            );
+            return None;
         }
-        match std::fs::read_to_string(path) {
-            Ok(text) => Some(text),
+        let mut text = String::with_capacity(usize::try_from(size).unwrap_or(0));
+        // Bounded even if the file grows while it is read.
+        match std::io::Read::read_to_string(
+            &mut std::io::Read::take(&mut file, self.limits.max_file_bytes.saturating_add(1)),
+            &mut text,
+        ) {
+            Ok(_) => Some(text),
             Err(error) => {
                 self.report(display, None, format!("cannot read file: {error}"));
                 None

@@ -20,12 +20,12 @@ a download's output (`sh -c \"$(curl …)\"`, `bash <(wget -O- …)`), pointing 
 own line in the `RUN`. An interpreter that gets its program from an argument (`python3 -c …`, \
 `python3 -m json.tool`, `perl -e …`) only reads the download as data and is not reported.",
     remediation: "Download to a file, verify it against a checksum or signature you pinned, \
-then run it:\n\n\
-```dockerfile\n\
-RUN curl -fsSLo /tmp/install.sh https://example.com/install.sh \\\n\
- && echo \"<sha256>  /tmp/install.sh\" | sha256sum -c - \\\n\
- && sh /tmp/install.sh && rm /tmp/install.sh\n\
-```\n\n\
+then run it:\n
+```dockerfile
+RUN curl -fsSLo /tmp/install.sh https://example.com/install.sh \\
+ && echo \"<sha256>  /tmp/install.sh\" | sha256sum -c - \\
+ && sh /tmp/install.sh && rm /tmp/install.sh
+```\n
 or use `ADD --checksum=sha256:<digest> <url> <dest>`, or a distribution package.",
     help_uri: Some("https://docs.docker.com/reference/dockerfile/#add---checksum"),
     tags: &["supply-chain", "cwe/494"],

@@ -18,11 +18,11 @@ sets no `USER`, pointing at its `FROM` line, or when its last `USER` is `root`, 
 build argument (`USER $APP_UID`) is not judged, and neither is a base image whose tag says it \
 runs as non-root (distroless `…:nonroot`).",
     remediation: "Create an unprivileged user and switch to it at the end of the final stage, \
-after the steps that need root:\n\n\
-```dockerfile\n\
-RUN groupadd --system app && useradd --system --gid app --no-create-home app\n\
-USER app\n\
-```\n\n\
+after the steps that need root:\n
+```dockerfile
+RUN groupadd --system app && useradd --system --gid app --no-create-home app
+USER app
+```\n
 or use a numeric id (`USER 10001:10001`) so Kubernetes' `runAsNonRoot` can verify it.",
     help_uri: Some("https://docs.docker.com/build/building/best-practices/#user"),
     tags: &["cis-docker/4.1", "hadolint/DL3002", "least-privilege"],

@@ -14,7 +14,7 @@ default is recorded in the image history (`docker history`) of every layer that 
 rule judges every stage, since builder stages are pushed to caches and registries too. It \
 reports an `ENV` or `ARG` with a literal, non-empty value when the variable's name reads like a \
 credential, or when the value is a URL with a password in it \
-(`postgres://app:hunter2@db/app`), pointing at the line of that variable.\n\n\
+(`postgres://app:hunter2@db/app`), pointing at the line of that variable.\n
 Names are split into words at `_`, `-`, `.` and lower-to-upper case changes (`dbPassword` is \
 `db` `Password`). A name reads like a credential when a word contains `PASSWORD`, `PASSWD`, \
 `PASSPHRASE`, `SECRET` or `CREDENTIAL`; ends in `TOKEN`, `APIKEY`, `ACCESSKEY` or \

@@ -11,7 +11,7 @@ pub const RULE: Rule = Rule {
 version control and its history, in every rendered copy, and in the API object readable by \
 anyone who may `get` the workload — none of which is protected like a `Secret`. This rule \
 reports a literal, non-empty `value` when the variable's name reads like a credential, or when \
-the value is a URL with a password in it (`postgres://app:hunter2@db/app`).\n\n\
+the value is a URL with a password in it (`postgres://app:hunter2@db/app`).\n
 Names are split into words at `_`, `-`, `.` and lower-to-upper case changes (`dbPassword` is \
 `db` `Password`). A name reads like a credential when a word contains `PASSWORD`, `PASSWD`, \
 `PASSPHRASE`, `SECRET` or `CREDENTIAL`; ends in `TOKEN`, `APIKEY`, `ACCESSKEY` or \

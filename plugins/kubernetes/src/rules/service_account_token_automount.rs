@@ -11,7 +11,7 @@ pub const RULE: Rule = Rule {
 `/var/run/secrets/kubernetes.io/serviceaccount`. Most applications never call the Kubernetes \
 API, but anyone who compromises them can use that token, with whatever RBAC the account has \
 been granted over time, to move through the cluster. This rule fires for every workload whose \
-pod spec does not set `automountServiceAccountToken: false`.\n\n\
+pod spec does not set `automountServiceAccountToken: false`.\n
 The pod's setting wins over its service account's, and a rule sees one object at a time, so \
 workloads are judged on their own pod spec. Among `ServiceAccount` objects only the `default` \
 account is checked (it must set `automountServiceAccountToken: false`): every pod that names no \
