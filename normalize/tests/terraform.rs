@@ -404,6 +404,12 @@ fn display_paths_are_relative_to_the_scan_root() {
         find(&out, "module.network.module.flow_logs.aws_s3_bucket.this").file,
         "./terraform/root/modules/bucket/main.tf"
     );
+    let out = normalize_directory(&dir("root"), ".", &Limits::default());
+    assert_eq!(find(&out, "aws_instance.app[0]").file, "./main.tf");
+    assert_eq!(
+        find(&out, "module.network.aws_vpc.this").file,
+        "./modules/network/main.tf"
+    );
     let out = normalize_directory(&dir("root"), "/abs/root", &Limits::default());
     assert_eq!(find(&out, "aws_instance.app[0]").file, "/abs/root/main.tf");
 }

@@ -136,7 +136,7 @@ pub fn normalize_file(display: &str, text: &str, json: bool, limits: &Limits) ->
 fn clean_display(path: &str) -> String {
     let prefix = if path.starts_with(['/', '\\']) {
         "/"
-    } else if path.starts_with("./") || path.starts_with(".\\") {
+    } else if path == "." || path.starts_with("./") || path.starts_with(".\\") {
         "./"
     } else {
         ""
@@ -157,14 +157,22 @@ fn clean_display(path: &str) -> String {
     }
     let body = parts.join("/");
     if body.is_empty() && prefix == "./" {
-        return String::new();
+        // The scan root given as `.`: its files show as `./main.tf`.
+        return ".".to_owned();
     }
     format!("{prefix}{body}")
 }
 
 fn join_display(dir: &str, rest: &str) -> String {
-    if dir.is_empty() {
+    if dir.is_empty() || dir == "." {
         let clean = clean_display(rest);
+        if dir == "." {
+            return match clean.strip_prefix("./") {
+                Some(_) => clean,
+                None if clean.starts_with('/') || clean.starts_with("..") => clean,
+                None => format!("./{clean}"),
+            };
+        }
         match clean.strip_prefix("./") {
             Some(relative) => relative.to_owned(),
             None => clean,
@@ -178,7 +186,10 @@ fn join_display(dir: &str, rest: &str) -> String {
 /// `display_dir` has.
 fn scan_root(dir: &Path, display_dir: &str) -> PathBuf {
     let mut root = dir.to_path_buf();
-    for part in display_dir.split('/').filter(|p| !p.is_empty()) {
+    for part in display_dir
+        .split('/')
+        .filter(|p| !p.is_empty() && *p != ".")
+    {
         if part == ".." || !root.pop() {
             return dir.to_path_buf();
         }

@@ -16,12 +16,12 @@ of their value as evidence. This rule judges `aws_cloudtrail` (Terraform) and \
 `AWS::CloudTrail::Trail` (CloudFormation). It fires when `enable_log_file_validation` / \
 `EnableLogFileValidation` is `false`, pointing at that setting, or left out (the default is \
 off in both), pointing at the resource. Values not known statically are not judged.",
-    remediation: "Turn validation on:\n\n\
-```hcl\n\
-resource \"aws_cloudtrail\" \"main\" {\n\
-  # …\n\
-  enable_log_file_validation = true\n\
-}\n\
+    remediation: "Turn validation on:\n
+```hcl
+resource \"aws_cloudtrail\" \"main\" {
+  # …
+  enable_log_file_validation = true
+}
 ```",
     help_uri: Some(
         "https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-log-file-validation-intro.html",

@@ -26,18 +26,18 @@ configuration turns on EBS encryption by default (`aws_ebs_encryption_by_default
 the rule does not fire; CloudFormation has no such resource, so turn it on for the account \
 and set `Encrypted` explicitly. Values not known statically are not judged.",
     remediation: "Encrypt each volume, or turn on encryption by default for the account and \
-region:\n\n\
-```hcl\n\
-resource \"aws_instance\" \"web\" {\n\
-  # …\n\
-  root_block_device {\n\
-    encrypted = true\n\
-  }\n\
-}\n\
-\n\
-resource \"aws_ebs_encryption_by_default\" \"this\" {\n\
-  enabled = true\n\
-}\n\
+region:\n
+```hcl
+resource \"aws_instance\" \"web\" {
+  # …
+  root_block_device {
+    encrypted = true
+  }
+}
+
+resource \"aws_ebs_encryption_by_default\" \"this\" {
+  enabled = true
+}
 ```",
     help_uri: Some("https://docs.aws.amazon.com/ebs/latest/userguide/ebs-encryption.html"),
     tags: &[

@@ -22,17 +22,17 @@ at the resource. A metadata service turned off (`http_endpoint = \"disabled\"`) 
 judged (the template is). A CloudFormation `AWS::EC2::Instance` has no metadata settings of \
 its own: one that uses no launch template cannot require IMDSv2 and fires at the resource. \
 Values not known statically are not judged.",
-    remediation: "Require session tokens:\n\n\
-```hcl\n\
-resource \"aws_launch_template\" \"web\" {\n\
-  # …\n\
-  metadata_options {\n\
-    http_endpoint               = \"enabled\"\n\
-    http_tokens                 = \"required\"\n\
-    http_put_response_hop_limit = 1\n\
-  }\n\
-}\n\
-```\n\n\
+    remediation: "Require session tokens:\n
+```hcl
+resource \"aws_launch_template\" \"web\" {
+  # …
+  metadata_options {
+    http_endpoint               = \"enabled\"
+    http_tokens                 = \"required\"
+    http_put_response_hop_limit = 1
+  }
+}
+```\n
 In CloudFormation, give the instance a launch template with \
 `MetadataOptions: {HttpTokens: required}`. Update the AWS SDKs and agents on the instance \
 first: versions from 2020 on use IMDSv2.",

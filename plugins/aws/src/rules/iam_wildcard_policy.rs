@@ -11,7 +11,7 @@ pub const RULE: Rule = Rule {
     description: "A statement with `Effect: Allow`, `Action: \"*\"` and `Resource: \"*\"` makes \
 whoever holds it an administrator of the account: they can read every secret, delete every \
 resource and grant themselves anything else. A leaked key or a compromised workload with such \
-a policy is a compromised account.\n\n\
+a policy is a compromised account.\n
 This rule judges permission policies attached to identities: Terraform `aws_iam_policy`, \
 `aws_iam_role_policy`, `aws_iam_user_policy`, `aws_iam_group_policy` and the \
 `inline_policy` blocks of `aws_iam_role` (the policy as JSON text, `jsonencode(…)`, a heredoc, \
@@ -21,10 +21,10 @@ or an `aws_iam_policy_document` data source), and CloudFormation `AWS::IAM::Poli
 at the statement (at the `policy` line for JSON text, at the data source's `statement` block) \
 when the action list holds `*` (or `*:*`) and the resource list holds `*`. Statements with \
 conditions are reported too: a condition narrows who may use the grant, not what it grants.",
-    remediation: "List the actions and resources the identity needs:\n\n\
+    remediation: "List the actions and resources the identity needs:\n
 ```hcl\ndata \"aws_iam_policy_document\" \"deploy\" {\n  statement {\n    actions   = \
 [\"s3:PutObject\", \"s3:GetObject\"]\n    resources = [\"${aws_s3_bucket.artifacts.arn}/*\"]\n  \
-}\n}\n```\n\n\
+}\n}\n```\n
 For people who administer the account, attach AWS's `AdministratorAccess` managed policy to \
 a role assumed with MFA rather than writing `*` on `*` into custom policies.",
     help_uri: Some(

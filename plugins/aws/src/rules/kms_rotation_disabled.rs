@@ -18,12 +18,12 @@ with imported material and keys in a custom key store cannot rotate automaticall
 judged. It fires when `enable_key_rotation` / `EnableKeyRotation` is `false`, pointing at \
 that setting, or left out, pointing at the resource. Values not known statically are not \
 judged.",
-    remediation: "Turn rotation on:\n\n\
-```hcl\n\
-resource \"aws_kms_key\" \"data\" {\n\
-  description         = \"application data\"\n\
-  enable_key_rotation = true\n\
-}\n\
+    remediation: "Turn rotation on:\n
+```hcl
+resource \"aws_kms_key\" \"data\" {
+  description         = \"application data\"
+  enable_key_rotation = true
+}
 ```",
     help_uri: Some("https://docs.aws.amazon.com/kms/latest/developerguide/rotate-keys.html"),
     tags: &[

@@ -19,12 +19,12 @@ setting. A URL that is public on purpose (a webhook that checks its own signatur
 instance) should get a waiver saying so rather than a different rule. Values not known \
 statically are not judged.",
     remediation: "Require IAM authentication and sign the callers' requests (SigV4), or put the \
-function behind API Gateway with an authorizer:\n\n\
-```hcl\n\
-resource \"aws_lambda_function_url\" \"api\" {\n\
-  function_name      = aws_lambda_function.api.function_name\n\
-  authorization_type = \"AWS_IAM\"\n\
-}\n\
+function behind API Gateway with an authorizer:\n
+```hcl
+resource \"aws_lambda_function_url\" \"api\" {
+  function_name      = aws_lambda_function.api.function_name
+  authorization_type = \"AWS_IAM\"
+}
 ```",
     help_uri: Some("https://docs.aws.amazon.com/lambda/latest/dg/urls-auth.html"),
     tags: &["cwe/306", "network"],

@@ -18,14 +18,14 @@ This rule judges `aws_db_instance` and `aws_rds_cluster_instance` (Terraform) an
 setting is left out; CloudFormation leaves it to AWS, which makes the instance public when its \
 VPC has an internet gateway, so an unset `PubliclyAccessible` is not judged (set it explicitly \
 to `false`). Values not known statically are not judged.",
-    remediation: "Turn public access off and place the instance in private subnets:\n\n\
-```hcl\n\
-resource \"aws_db_instance\" \"orders\" {\n\
-  # …\n\
-  publicly_accessible  = false\n\
-  db_subnet_group_name = aws_db_subnet_group.private.name\n\
-}\n\
-```\n\n\
+    remediation: "Turn public access off and place the instance in private subnets:\n
+```hcl
+resource \"aws_db_instance\" \"orders\" {
+  # …
+  publicly_accessible  = false
+  db_subnet_group_name = aws_db_subnet_group.private.name
+}
+```\n
 Reach the database from outside through a bastion, VPN or Session Manager port forwarding.",
     help_uri: Some(
         "https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_VPC.WorkingWithRDSInstanceinaVPC.html#USER_VPC.Hiding",

@@ -21,14 +21,14 @@ snapshot and point-in-time restores that leave the setting out (they take their 
 encryption), nor Aurora Serverless v1 clusters (always encrypted). Values not known statically \
 are not judged.",
     remediation: "Encrypt the storage, with a customer managed key where you need to control \
-access to it:\n\n\
-```hcl\n\
-resource \"aws_db_instance\" \"orders\" {\n\
-  # …\n\
-  storage_encrypted = true\n\
-  kms_key_id        = aws_kms_key.rds.arn\n\
-}\n\
-```\n\n\
+access to it:\n
+```hcl
+resource \"aws_db_instance\" \"orders\" {
+  # …
+  storage_encrypted = true
+  kms_key_id        = aws_kms_key.rds.arn
+}
+```\n
 An existing unencrypted instance must be migrated: snapshot it, copy the snapshot with \
 encryption, and restore from the copy.",
     help_uri: Some(

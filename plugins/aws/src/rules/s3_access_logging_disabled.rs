@@ -11,16 +11,16 @@ pub const RULE: Rule = Rule {
     description: "Server access logs record every request made to a bucket: who read or \
 deleted what, from where. Without them an incident on the bucket cannot be investigated. The \
 severity is low: a missing log exposes nothing by itself, and CloudTrail data events can give \
-the same record account-wide.\n\n\
+the same record account-wide.\n
 This rule fires at the bucket's first line when neither the bucket (`logging` before provider \
 v4, CloudFormation `LoggingConfiguration`) nor a separate `aws_s3_bucket_logging` for it \
 configures logging. Buckets that receive access logs are left alone (logging a log bucket into \
 itself loops): those with the `log-delivery-write` ACL (`LogDeliveryWrite`), a policy allowing \
 `logging.s3.amazonaws.com`, or that another bucket of the same configuration logs to. Nothing \
 is reported while a logging resource or target of the batch is only known at apply.",
-    remediation: "Deliver access logs to a dedicated log bucket:\n\n\
+    remediation: "Deliver access logs to a dedicated log bucket:\n
 ```hcl\nresource \"aws_s3_bucket_logging\" \"data\" {\n  bucket        = aws_s3_bucket.data.id\n  \
-target_bucket = aws_s3_bucket.access_logs.id\n  target_prefix = \"data/\"\n}\n```\n\n\
+target_bucket = aws_s3_bucket.access_logs.id\n  target_prefix = \"data/\"\n}\n```\n
 In CloudFormation: `LoggingConfiguration: {DestinationBucketName: !Ref AccessLogs, \
 LogFilePrefix: data/}`.",
     help_uri: Some("https://docs.aws.amazon.com/AmazonS3/latest/userguide/ServerLogs.html"),

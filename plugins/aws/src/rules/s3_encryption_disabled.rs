@@ -15,17 +15,17 @@ keys give no separate access control and no key-usage audit trail, and the bucke
 left to a service default. This rule asks for an explicit configuration, ideally SSE-KMS with a \
 customer managed key, whose key policy is a second gate on reading the data and whose use \
 CloudTrail records. The severity stays medium: a missing configuration is a gap in control and \
-audit, not exposed data.\n\n\
+audit, not exposed data.\n
 It fires at the bucket's first line when neither the bucket \
 (`server_side_encryption_configuration` before provider v4, CloudFormation `BucketEncryption`) \
 nor a separate `aws_s3_bucket_server_side_encryption_configuration` for it configures \
 encryption. A configuration resource whose bucket only apply knows counts as present.",
     remediation: "Declare default encryption with a KMS key (and an S3 bucket key to keep KMS \
-costs down):\n\n\
+costs down):\n
 ```hcl\nresource \"aws_s3_bucket_server_side_encryption_configuration\" \"data\" {\n  bucket = \
 aws_s3_bucket.data.id\n  rule {\n    apply_server_side_encryption_by_default {\n      \
 sse_algorithm     = \"aws:kms\"\n      kms_master_key_id = aws_kms_key.data.arn\n    }\n    \
-bucket_key_enabled = true\n  }\n}\n```\n\n\
+bucket_key_enabled = true\n  }\n}\n```\n
 In CloudFormation, add `BucketEncryption.ServerSideEncryptionConfiguration` with \
 `SSEAlgorithm: aws:kms` and a `KMSMasterKeyID`.",
     help_uri: Some(

@@ -9,26 +9,26 @@ pub const RULE: Rule = Rule {
     severity: Severity::High,
     kinds: s3::PUBLIC_ACCESS_KINDS,
     description: "A bucket anyone on the internet can read (or write) is the most common way \
-data leaks from AWS, and nothing in the bucket itself shows it. This rule fires on each of:\n\n\
+data leaks from AWS, and nothing in the bucket itself shows it. This rule fires on each of:\n
 - a public canned ACL (`public-read`, `public-read-write`, `authenticated-read`; \
 CloudFormation `PublicRead`, `PublicReadWrite`, `AuthenticatedRead`), at the `acl` or \
-`AccessControl` line, also on a separate `aws_s3_bucket_acl`;\n\
+`AccessControl` line, also on a separate `aws_s3_bucket_acl`;
 - a grant to the `AllUsers` or `AuthenticatedUsers` group (`grant` blocks, \
-`access_control_policy`), at the grantee's `uri`;\n\
+`access_control_policy`), at the grantee's `uri`;
 - a bucket policy statement that allows everyone (`Principal: \"*\"` or `{\"AWS\": \"*\"}`) \
 without a condition, at the statement (at the `policy` line for a policy written as JSON text, \
-at the `statement` block of an `aws_iam_policy_document` the policy is built from);\n\
+at the `statement` block of an `aws_iam_policy_document` the policy is built from);
 - a bucket without a public-access block with all four flags on: at the bucket's first line \
 when there is none, at each flag set to `false`, and at the block when it leaves flags out \
-(S3 reads a missing flag as off).\n\n\
+(S3 reads a missing flag as off).\n
 A public-access block may be a separate `aws_s3_bucket_public_access_block`, found by its \
 `bucket`; an `aws_s3_account_public_access_block` with all four flags on covers every bucket. \
 Settings whose value or bucket only apply knows are never reported as missing.",
     remediation: "Keep the bucket private and block public access explicitly; serve public \
-content through CloudFront with origin access control instead.\n\n\
+content through CloudFront with origin access control instead.\n
 ```hcl\nresource \"aws_s3_bucket_public_access_block\" \"reports\" {\n  bucket                  = \
 aws_s3_bucket.reports.id\n  block_public_acls       = true\n  block_public_policy     = true\n  \
-ignore_public_acls      = true\n  restrict_public_buckets = true\n}\n```\n\n\
+ignore_public_acls      = true\n  restrict_public_buckets = true\n}\n```\n
 In CloudFormation, set all four flags of `PublicAccessBlockConfiguration` to `true`, drop \
 `AccessControl: PublicRead`, and give policy statements for `\"*\"` a condition (such as \
 `aws:SourceVpce` or `aws:PrincipalOrgID`).",

@@ -11,16 +11,16 @@ pub const RULE: Rule = Rule {
     description: "Without versioning, an overwrite or a delete destroys the object for good: a \
 buggy deploy, a mistyped `aws s3 rm --recursive` or ransomware with write access leaves \
 nothing to restore. Versioning keeps every version until a lifecycle rule expires it, and is \
-required for replication and Object Lock.\n\n\
+required for replication and Object Lock.\n
 This rule fires at the bucket's first line when nothing configures versioning (the bucket's \
 `versioning` block before provider v4, a separate `aws_s3_bucket_versioning`, CloudFormation \
 `VersioningConfiguration`), and at the setting when it is off: `enabled = false`, status \
 `Suspended` or `Disabled`, or the status left out. A versioning resource whose bucket only \
 apply knows counts as present.",
     remediation: "Turn versioning on, and add a lifecycle rule expiring noncurrent versions to \
-bound the cost:\n\n\
+bound the cost:\n
 ```hcl\nresource \"aws_s3_bucket_versioning\" \"data\" {\n  bucket = aws_s3_bucket.data.id\n  \
-versioning_configuration {\n    status = \"Enabled\"\n  }\n}\n```\n\n\
+versioning_configuration {\n    status = \"Enabled\"\n  }\n}\n```\n
 In CloudFormation: `VersioningConfiguration: {Status: Enabled}`.",
     help_uri: Some("https://docs.aws.amazon.com/AmazonS3/latest/userguide/Versioning.html"),
     tags: &["aws-fsbp/S3.14", "cwe/693"],

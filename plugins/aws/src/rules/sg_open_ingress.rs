@@ -24,16 +24,16 @@ memcached), pointing at that CIDR. A rule open on every port (protocol `-1`, or 
 or UDP range) is reported as critical. CIDRs, ports and protocols that are not known \
 statically are not judged, and neither are sources that are security groups or prefix lists.",
     remediation: "Allow only the addresses that need the port, and put administration behind a \
-bastion, VPN or AWS Systems Manager Session Manager:\n\n\
-```hcl\n\
-resource \"aws_vpc_security_group_ingress_rule\" \"ssh\" {\n\
-  security_group_id = aws_security_group.admin.id\n\
-  cidr_ipv4         = \"10.20.0.0/16\" # the VPN's range\n\
-  ip_protocol       = \"tcp\"\n\
-  from_port         = 22\n\
-  to_port           = 22\n\
-}\n\
-```\n\n\
+bastion, VPN or AWS Systems Manager Session Manager:\n
+```hcl
+resource \"aws_vpc_security_group_ingress_rule\" \"ssh\" {
+  security_group_id = aws_security_group.admin.id
+  cidr_ipv4         = \"10.20.0.0/16\" # the VPN's range
+  ip_protocol       = \"tcp\"
+  from_port         = 22
+  to_port           = 22
+}
+```\n
 Databases should accept connections only from the application's security group \
 (`referenced_security_group_id`, `SourceSecurityGroupId`).",
     help_uri: Some(
