@@ -20,7 +20,7 @@
 //! resource whose condition is known to be false is not created, so it declares nothing.
 
 use super::{Field, Source, is_unknown, known_i64, known_str};
-use crate::{Resource, Value};
+use crate::{Report, Resource, Value};
 
 /// Kinds that declare security group ingress rules.
 pub const SECURITY_GROUP_KINDS: &[&str] = &[
@@ -480,6 +480,15 @@ pub fn encrypted_by_default(batch: &[Resource<'_>]) -> bool {
             let enabled = configured(Field::at(r, "/enabled"));
             enabled.is_absent() || enabled.as_bool() == Some(true)
         })
+}
+
+/// [`encrypted_by_default`] for the batch of `report`, decided once per batch.
+pub fn encrypted_by_default_for_report(report: &Report<'_, '_>) -> bool {
+    /// Whether the batch turns on EBS encryption by default.
+    struct EncryptedByDefault(bool);
+    report
+        .batch_index(|batch| EncryptedByDefault(encrypted_by_default(batch)))
+        .0
 }
 
 /// An instance's or launch template's instance metadata service settings.

@@ -8,8 +8,11 @@
 //! statement itself for an object or a data source, the attribute holding the text for JSON text
 //! (text has no lines of its own inside the resource).
 
+use std::collections::{HashMap, HashSet};
+use std::rc::Rc;
+
 use crate::aws::{Field, is_unknown};
-use crate::{Resource, Value};
+use crate::{Report, Resource, Value};
 
 /// The Terraform data source that builds policy documents from blocks.
 pub const POLICY_DOCUMENT_KIND: &str = "terraform/data.aws_iam_policy_document";
@@ -209,11 +212,29 @@ impl<'b, 'r> PolicyDocument<'b, 'r> {
         resource: &'b Resource<'r>,
         field: &Field<'r>,
     ) -> Option<Self> {
+        PolicyDocument::from_field_with(resource, field, |target| {
+            // `aws::resolve` restricted to data sources, whose kind is compared first.
+            batch
+                .iter()
+                .filter(|r| r.kind == POLICY_DOCUMENT_KIND && super::s3::refers_to_id(target, r.id))
+                .max_by_key(|r| r.id.len())
+        })
+    }
+
+    /// [`PolicyDocument::from_field`], finding the data source a Terraform reference points at
+    /// with `data_source`.
+    pub(crate) fn from_field_with(
+        resource: &'b Resource<'r>,
+        field: &Field<'r>,
+        data_source: impl FnOnce(&str) -> Option<&'b Resource<'r>>,
+    ) -> Option<Self> {
         let value = field.value;
         if value.is_null() {
             return None;
         }
-        if let Some(source) = data_source(batch, resource, value) {
+        let target = value.get("$ref").as_str();
+        let terraform = crate::aws::Source::of(resource) == Some(crate::aws::Source::Terraform);
+        if let Some(source) = target.filter(|_| terraform).and_then(data_source) {
             return Some(PolicyDocument::from_data_source(source));
         }
         if let Some(text) = value.as_str() {
@@ -353,22 +374,54 @@ fn effect(value: &Value<'_>) -> Option<Effect> {
     }
 }
 
-/// The `aws_iam_policy_document` data source of `batch` that `value` refers to.
-fn data_source<'b, 'r>(
-    batch: &'b [Resource<'r>],
-    from: &Resource<'_>,
-    value: &Value<'_>,
-) -> Option<&'b Resource<'r>> {
-    let target = value.get("$ref").as_str()?;
-    if crate::aws::Source::of(from) != Some(crate::aws::Source::Terraform) {
-        return None;
+/// The `aws_iam_policy_document` data sources of a batch by address, and the addresses
+/// identity policies refer to, built once per batch so that resolving a reference is a few
+/// lookups rather than a pass over the batch.
+#[derive(Debug, Default)]
+pub(crate) struct Documents {
+    by_id: HashMap<String, Vec<usize>>,
+    used_by_identities: HashSet<String>,
+}
+
+impl Documents {
+    pub(crate) fn new(batch: &[Resource<'_>]) -> Self {
+        let mut documents = Documents::default();
+        for (position, resource) in batch.iter().enumerate() {
+            if resource.kind == POLICY_DOCUMENT_KIND {
+                documents
+                    .by_id
+                    .entry(resource.id.to_string())
+                    .or_default()
+                    .push(position);
+            }
+            for field in policy_fields(resource) {
+                if let Some(target) = field.value.get("$ref").as_str() {
+                    documents
+                        .used_by_identities
+                        .extend(super::s3::referred_ids(target).map(str::to_string));
+                }
+            }
+        }
+        documents
     }
-    // `aws::resolve` restricted to data sources, whose kind is compared first: bucket views
-    // ask this for every policy, so the pass over the batch must stay cheap.
-    batch
-        .iter()
-        .filter(|r| r.kind == POLICY_DOCUMENT_KIND && super::s3::refers_to_id(target, r.id))
-        .max_by_key(|r| r.id.len())
+
+    /// The documents of the batch of `report`, built on first request.
+    pub(crate) fn of(report: &Report<'_, '_>) -> Rc<Self> {
+        report.batch_index(Documents::new)
+    }
+
+    /// The data source of `batch` the Terraform reference `target` points into: the one with
+    /// the longest address it starts with.
+    pub(crate) fn data_source<'b, 'r>(
+        &self,
+        batch: &'b [Resource<'r>],
+        target: &str,
+    ) -> Option<&'b Resource<'r>> {
+        super::s3::referred_ids(target)
+            .find_map(|id| self.by_id.get(id))
+            .and_then(|positions| positions.last())
+            .and_then(|&position| batch.get(position))
+    }
 }
 
 /// The fields of an identity-policy resource that hold a policy (empty for other kinds).
@@ -403,24 +456,39 @@ fn policy_fields<'r>(resource: &Resource<'r>) -> Vec<Field<'r>> {
 /// role, user or group, or, for an `aws_iam_policy_document` data source, its own document when
 /// an identity policy of `batch` uses it (a document used only as a bucket or key policy is not
 /// an identity policy). Trust policies (`assume_role_policy`) are not included.
+///
+/// This indexes `batch` for the one call; a rule calls [`identity_policies_for_report`], which
+/// indexes its batch once for every rule and resource.
 pub fn identity_policies<'b, 'r>(
     batch: &'b [Resource<'r>],
     resource: &Resource<'_>,
 ) -> Vec<PolicyDocument<'b, 'r>> {
-    let Some(this) = super::s3::in_batch(batch, resource) else {
+    let positions = super::s3::Positions::new(batch);
+    identity_policies_indexed(batch, &positions, &Documents::new(batch), resource)
+}
+
+/// [`identity_policies`] of the batch of `report`, over indexes built once per batch (see
+/// [`Report::batch_index`]).
+pub fn identity_policies_for_report<'b, 'r>(
+    report: &Report<'b, 'r>,
+    resource: &Resource<'_>,
+) -> Vec<PolicyDocument<'b, 'r>> {
+    let positions = super::s3::Positions::of(report);
+    let documents = Documents::of(report);
+    identity_policies_indexed(report.batch(), &positions, &documents, resource)
+}
+
+fn identity_policies_indexed<'b, 'r>(
+    batch: &'b [Resource<'r>],
+    positions: &super::s3::Positions,
+    documents: &Documents,
+    resource: &Resource<'_>,
+) -> Vec<PolicyDocument<'b, 'r>> {
+    let Some((_, this)) = positions.find(batch, resource) else {
         return Vec::new();
     };
     if this.kind == POLICY_DOCUMENT_KIND {
-        let used = batch.iter().any(|holder| {
-            policy_fields(holder).iter().any(|field| {
-                field
-                    .value
-                    .get("$ref")
-                    .as_str()
-                    .is_some_and(|target| super::s3::refers_to_id(target, this.id))
-            })
-        });
-        return if used {
+        return if documents.used_by_identities.contains(this.id) {
             vec![PolicyDocument::from_data_source(this)]
         } else {
             Vec::new()
@@ -428,7 +496,11 @@ pub fn identity_policies<'b, 'r>(
     }
     policy_fields(this)
         .iter()
-        .filter_map(|field| PolicyDocument::from_field(batch, this, field))
+        .filter_map(|field| {
+            PolicyDocument::from_field_with(this, field, |target| {
+                documents.data_source(batch, target)
+            })
+        })
         .collect()
 }
 

@@ -22,12 +22,13 @@
 //! same setting, the separate resource's value is the one kept (with provider v4 the bucket's
 //! block is computed from it).
 //!
-//! Rules call [`buckets_for`] with the resource they check and keep, through [`Findings`], the
-//! problems located in that resource: a problem in a separate resource is then reported once,
-//! when that resource is checked, on its own line.
+//! Rules call [`buckets_for_report`] with the resource they check and keep, through
+//! [`Findings`], the problems located in that resource: a problem in a separate resource is then
+//! reported once, when that resource is checked, on its own line. The joins are built once per
+//! batch, so checking a batch costs time in proportion to its size.
 
-use std::cell::OnceCell;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::rc::Rc;
 
 use crate::aws::iam::{self, PolicyDocument};
 use crate::aws::{Field, Source, is_unknown, reference};
@@ -300,7 +301,8 @@ impl<'b, 'r> Bucket<'b, 'r> {
         }
     }
 
-    /// The view of the bucket resource `bucket`, with the settings of `batch` that belong to it.
+    /// The view of the bucket resource `bucket` of `batch`, with the settings of `batch` that
+    /// belong to it.
     pub fn new(batch: &'b [Resource<'r>], bucket: &'b Resource<'r>) -> Self {
         Index::new(batch).bucket(bucket)
     }
@@ -380,9 +382,9 @@ impl<'b, 'r> Bucket<'b, 'r> {
     }
 
     /// Reads the settings `resource` (the bucket or a separate resource) holds.
-    fn read(&mut self, batch: &'b [Resource<'r>], resource: &'b Resource<'r>) {
+    fn read(&mut self, index: &Index<'b, 'r>, resource: &'b Resource<'r>) {
         match resource.kind {
-            TF_BUCKET => self.read_terraform_bucket(batch, resource),
+            TF_BUCKET => self.read_terraform_bucket(index, resource),
             TF_ACL => {
                 self.read_acl(Setting::at(resource, "/acl"), false);
                 let policy = Setting::at(resource, "/access_control_policy");
@@ -401,7 +403,7 @@ impl<'b, 'r> Bucket<'b, 'r> {
                 .public_access_blocks
                 .found
                 .push(terraform_public_access_block(resource)),
-            TF_POLICY => self.read_policy(batch, Setting::at(resource, "/policy"), false),
+            TF_POLICY => self.read_policy(index, Setting::at(resource, "/policy"), false),
             TF_ENCRYPTION => self.encryption.found.push(Encryption {
                 configuration: Setting::at(resource, "/rule"),
             }),
@@ -428,7 +430,7 @@ impl<'b, 'r> Bucket<'b, 'r> {
             }),
             CFN_BUCKET => self.read_cloudformation_bucket(resource),
             CFN_POLICY => self.read_policy(
-                batch,
+                index,
                 Setting::at(resource, "/properties/PolicyDocument"),
                 false,
             ),
@@ -436,7 +438,7 @@ impl<'b, 'r> Bucket<'b, 'r> {
         }
     }
 
-    fn read_terraform_bucket(&mut self, batch: &'b [Resource<'r>], bucket: &'b Resource<'r>) {
+    fn read_terraform_bucket(&mut self, index: &Index<'b, 'r>, bucket: &'b Resource<'r>) {
         self.read_acl(Setting::at(bucket, "/acl"), true);
         let grants = Setting::at(bucket, "/grant");
         if present(grants.field.value, true) == Presence::Present {
@@ -447,7 +449,7 @@ impl<'b, 'r> Bucket<'b, 'r> {
                 });
             }
         }
-        self.read_policy(batch, Setting::at(bucket, "/policy"), true);
+        self.read_policy(index, Setting::at(bucket, "/policy"), true);
         let encryption = Setting::at(bucket, "/server_side_encryption_configuration");
         match present(encryption.field.value, true) {
             Presence::Present => self.encryption.found.push(Encryption {
@@ -556,16 +558,18 @@ impl<'b, 'r> Bucket<'b, 'r> {
         }
     }
 
-    fn read_policy(&mut self, batch: &'b [Resource<'r>], setting: Setting<'b, 'r>, computed: bool) {
+    fn read_policy(&mut self, index: &Index<'b, 'r>, setting: Setting<'b, 'r>, computed: bool) {
         match present(setting.field.value, computed) {
             Presence::Absent => {}
             Presence::Unknown if setting.field.value.get("$ref").is_null() => {
                 self.policies.maybe_elsewhere = true
             }
             _ => {
-                if let Some(document) =
-                    PolicyDocument::from_field(batch, setting.resource, &setting.field)
-                {
+                let document =
+                    PolicyDocument::from_field_with(setting.resource, &setting.field, |target| {
+                        index.documents.data_source(index.batch, target)
+                    });
+                if let Some(document) = document {
                     self.policies.maybe_elsewhere |= document.unknown;
                     self.policies.found.push(BucketPolicy { setting, document });
                 }
@@ -595,52 +599,23 @@ impl<'b, 'r> Bucket<'b, 'r> {
 /// depends on and never reads as missing anything, so a rule can judge every view the same way
 /// and keep, with [`Findings`], the problems located in the resource it checks. (Full views for
 /// every settings resource would make a check cost a pass over the batch per bucket setting.)
+///
+/// This indexes `batch` for the one call; a rule calls [`buckets_for_report`], which indexes
+/// its batch once for every rule and resource.
 pub fn buckets_for<'b, 'r>(
     batch: &'b [Resource<'r>],
     resource: &Resource<'_>,
 ) -> Vec<Bucket<'b, 'r>> {
-    let Some(this) = in_batch(batch, resource) else {
-        return Vec::new();
-    };
-    let is_bucket = BUCKET_KINDS.contains(&this.kind);
-    if !(is_bucket || is_separate_setting(this.kind) || this.kind == iam::POLICY_DOCUMENT_KIND) {
-        return Vec::new();
-    }
-    let index = Index::new(batch);
-    if is_bucket {
-        return vec![index.bucket(this)];
-    }
-    if is_separate_setting(this.kind) {
-        return index.partial_views(this);
-    }
-    let mut buckets: Vec<Bucket<'b, 'r>> = Vec::new();
-    for holder in batch
-        .iter()
-        .filter(|r| r.kind == TF_POLICY || r.kind == TF_BUCKET)
-    {
-        let uses = holder
-            .get("/policy/$ref")
-            .as_str()
-            .is_some_and(|target| refers_to_id(target, this.id));
-        if !uses {
-            continue;
-        }
-        let holder_buckets = if holder.kind == TF_BUCKET {
-            vec![index.bucket(holder)]
-        } else {
-            index.partial_views(holder)
-        };
-        for bucket in holder_buckets {
-            let seen = buckets.iter().any(|b| match (b.resource, bucket.resource) {
-                (Some(x), Some(y)) => iam::same(x, y),
-                _ => false,
-            });
-            if !seen {
-                buckets.push(bucket);
-            }
-        }
-    }
-    buckets
+    Index::new(batch).buckets_for(resource)
+}
+
+/// [`buckets_for`] the batch of `report`, over joins built once per batch (see
+/// [`Report::batch_index`]): a check costs hash lookups, not a pass over the batch.
+pub fn buckets_for_report<'b, 'r>(
+    report: &Report<'b, 'r>,
+    resource: &Resource<'_>,
+) -> Vec<Bucket<'b, 'r>> {
+    Index::of(report).buckets_for(resource)
 }
 
 /// True when the Terraform reference `target` (`data.aws_iam_policy_document.x.json`) points
@@ -651,111 +626,476 @@ pub(crate) fn refers_to_id(target: &str, id: &str) -> bool {
         .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
 }
 
+/// The addresses a Terraform reference may point into, longest first: the reference itself and
+/// each prefix ending before a `.` (`aws_s3_bucket.logs.id`, `aws_s3_bucket.logs`,
+/// `aws_s3_bucket`), i.e. every `id` for which [`refers_to_id`] holds.
+pub(crate) fn referred_ids(target: &str) -> impl Iterator<Item = &str> {
+    let cuts = target.rmatch_indices('.').map(|(at, _)| at);
+    std::iter::once(target).chain(cuts.filter_map(|at| target.get(..at)))
+}
+
 /// True when the Terraform reference `target` points into an `aws_s3_bucket` (of any module).
 fn names_a_bucket(target: &str) -> bool {
     target.starts_with("aws_s3_bucket.") || target.contains(".aws_s3_bucket.")
 }
 
-/// The buckets of a batch and the resources that configure them, gathered in one pass; the
-/// lookups by address, logical id and name are built only when a join needs them.
-struct Index<'b, 'r> {
-    batch: &'b [Resource<'r>],
-    /// The separate settings resources.
-    settings: Vec<&'b Resource<'r>>,
-    /// Account-wide public-access blocks.
-    account_blocks: Vec<&'b Resource<'r>>,
-    /// Resources that may name a logging target: buckets and logging resources.
-    log_sources: Vec<&'b Resource<'r>>,
-    lookups: OnceCell<Lookups<'b, 'r>>,
+/// Where each resource of a batch is, by the address of its parsed attributes (what
+/// [`iam::same`] compares), built once per batch.
+#[derive(Debug, Default)]
+pub(crate) struct Positions {
+    by_attributes: HashMap<usize, usize>,
 }
 
-/// The buckets of a batch by address, logical id and name.
-#[derive(Default)]
-struct Lookups<'b, 'r> {
+impl Positions {
+    pub(crate) fn new(batch: &[Resource<'_>]) -> Self {
+        let mut by_attributes = HashMap::with_capacity(batch.len());
+        for (position, resource) in batch.iter().enumerate() {
+            by_attributes
+                .entry(attributes_address(resource))
+                .or_insert(position);
+        }
+        Positions { by_attributes }
+    }
+
+    /// The positions of the batch of `report`, built on first request.
+    pub(crate) fn of(report: &Report<'_, '_>) -> Rc<Self> {
+        report.batch_index(Positions::new)
+    }
+
+    /// [`in_batch`] through the index: `resource` itself when it is one of `batch`.
+    pub(crate) fn find<'b, 'r>(
+        &self,
+        batch: &'b [Resource<'r>],
+        resource: &Resource<'_>,
+    ) -> Option<(usize, &'b Resource<'r>)> {
+        let found = self
+            .by_attributes
+            .get(&attributes_address(resource))
+            .and_then(|&position| Some((position, batch.get(position)?)))
+            .filter(|(_, r)| iam::same(r, resource));
+        found.or_else(|| {
+            batch.iter().enumerate().find(|(_, r)| {
+                r.id == resource.id && r.kind == resource.kind && r.file == resource.file
+            })
+        })
+    }
+}
+
+fn attributes_address(resource: &Resource<'_>) -> usize {
+    resource.attributes as *const Value<'_> as *const () as usize
+}
+
+/// Positions in a batch by a scope (the Terraform resources of the batch, or one
+/// CloudFormation template) and a name in it.
+#[derive(Debug, Default)]
+struct Scoped {
+    by_scope: HashMap<usize, HashMap<String, Vec<usize>>>,
+}
+
+impl Scoped {
+    fn push(&mut self, scope: usize, key: &str, position: usize) {
+        let keys = self.by_scope.entry(scope).or_default();
+        match keys.get_mut(key) {
+            Some(positions) => positions.push(position),
+            None => {
+                keys.insert(key.to_string(), vec![position]);
+            }
+        }
+    }
+
+    fn get(&self, scope: usize, key: &str) -> &[usize] {
+        self.by_scope
+            .get(&scope)
+            .and_then(|keys| keys.get(key))
+            .map_or(&[], Vec::as_slice)
+    }
+}
+
+/// The kinds of the separate settings resources, in the order [`Joins`] files them.
+const SETTING_KINDS: [&str; 7] = [
+    TF_ACL,
+    TF_PUBLIC_ACCESS_BLOCK,
+    TF_POLICY,
+    TF_ENCRYPTION,
+    TF_VERSIONING,
+    TF_LOGGING,
+    CFN_POLICY,
+];
+
+/// Which buckets a value naming a bucket (a settings resource's `bucket`, a logging target)
+/// names: those it is known to name, and which of the others of its scope it may name.
+struct Named {
+    scope: usize,
+    buckets: Vec<usize>,
+    others: Others,
+}
+
+/// The other buckets of its scope a value may name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Others {
+    None,
+    /// Its bucket is not known statically: any bucket.
+    All,
+    /// A literal name no bucket of the batch has: the buckets whose name is not known.
+    UnknownNamed,
+}
+
+/// How the buckets of a batch and the resources that configure them join, as positions in the
+/// batch: built in one pass (plus one per kind of join), so that a bucket's view costs lookups
+/// of its own settings.
+#[derive(Debug, Default)]
+struct Joins {
+    /// The scope of each CloudFormation file holding a bucket (Terraform is scope 0).
+    templates: HashMap<String, usize>,
     /// Terraform buckets by address.
-    by_address: HashMap<&'r str, &'b Resource<'r>>,
-    /// CloudFormation buckets by file and logical id.
-    by_logical_id: HashMap<(&'r str, &'r str), &'b Resource<'r>>,
-    /// Buckets by known name: the file for CloudFormation (names join within a template),
-    /// `None` for Terraform (within the batch).
-    by_name: HashMap<(Option<&'r str>, &'r str), Vec<&'b Resource<'r>>>,
+    by_address: HashMap<String, Vec<usize>>,
+    /// CloudFormation buckets by logical id.
+    by_logical_id: Scoped,
+    /// Buckets by known name.
+    by_name: Scoped,
+    /// Account-wide public-access blocks.
+    account_blocks: Vec<usize>,
+    /// The settings resources known to configure each bucket, in batch order.
+    configured_by: HashMap<usize, Vec<usize>>,
+    /// Settings resources, by scope and kind (index into [`SETTING_KINDS`]), that may configure
+    /// any bucket of the scope they are not known to configure.
+    may_configure_any: HashMap<(usize, usize), Vec<usize>>,
+    /// Settings resources, by scope and kind, that may configure the buckets whose name is not
+    /// known.
+    may_configure_unknown_named: HashMap<(usize, usize), Vec<usize>>,
+    /// Buckets known to receive access logs of some bucket.
+    log_targets: HashSet<usize>,
+    /// Scopes where a logging target may be any bucket.
+    log_target_any: HashSet<usize>,
+    /// Scopes where a logging target may be a bucket whose name is not known.
+    log_target_unknown_named: HashSet<usize>,
+    /// Bucket policies and buckets, by every address their `policy` reference may point into.
+    policy_holders: HashMap<String, Vec<usize>>,
 }
 
-impl<'b, 'r> Index<'b, 'r> {
-    fn new(batch: &'b [Resource<'r>]) -> Self {
-        let mut index = Index {
-            batch,
-            settings: Vec::new(),
-            account_blocks: Vec::new(),
-            log_sources: Vec::new(),
-            lookups: OnceCell::new(),
-        };
+impl Joins {
+    fn new(batch: &[Resource<'_>]) -> Self {
+        let mut joins = Joins::default();
+        let mut settings = Vec::new();
+        let mut log_sources = Vec::new();
         // A pack's batch holds many other kinds, which cost only this prefix test.
-        let s3 = batch.iter().filter(|r| {
+        let s3 = batch.iter().enumerate().filter(|(_, r)| {
             r.kind.starts_with("terraform/aws_s3_")
                 || r.kind.starts_with("cloudformation/AWS::S3::")
         });
-        for resource in s3 {
+        for (position, resource) in s3 {
             if is_separate_setting(resource.kind) {
-                index.settings.push(resource);
+                settings.push(position);
             }
             match resource.kind {
-                TF_ACCOUNT_PUBLIC_ACCESS_BLOCK => index.account_blocks.push(resource),
-                TF_LOGGING | TF_BUCKET | CFN_BUCKET => index.log_sources.push(resource),
+                TF_ACCOUNT_PUBLIC_ACCESS_BLOCK => joins.account_blocks.push(position),
+                TF_LOGGING => log_sources.push(position),
+                TF_BUCKET | CFN_BUCKET => {
+                    log_sources.push(position);
+                    joins.add_bucket(position, resource);
+                }
                 _ => {}
             }
-        }
-        index
-    }
-
-    fn lookups(&self) -> &Lookups<'b, 'r> {
-        self.lookups.get_or_init(|| {
-            let mut lookups = Lookups::default();
-            for bucket in self.batch.iter().filter(|r| BUCKET_KINDS.contains(&r.kind)) {
-                let scope = match Source::of(bucket) {
-                    Some(Source::Terraform) => {
-                        lookups.by_address.insert(bucket.id, bucket);
-                        None
-                    }
-                    Some(Source::CloudFormation) => {
-                        if let Some(logical_id) = bucket.get("/logical_id").as_str() {
-                            lookups
-                                .by_logical_id
-                                .insert((bucket.file, logical_id), bucket);
-                        }
-                        Some(bucket.file)
-                    }
-                    None => continue,
-                };
-                if let Name::Known(name) = bucket_name(bucket) {
-                    lookups
-                        .by_name
-                        .entry((scope, name))
+            if matches!(resource.kind, TF_POLICY | TF_BUCKET)
+                && let Some(target) = resource.get("/policy/$ref").as_str()
+            {
+                for id in referred_ids(target) {
+                    joins
+                        .policy_holders
+                        .entry(id.to_string())
                         .or_default()
-                        .push(bucket);
+                        .push(position);
                 }
             }
-            lookups
-        })
+        }
+        for position in settings {
+            let Some(setting) = batch.get(position) else {
+                continue;
+            };
+            let Some(slot) = SETTING_KINDS.iter().position(|k| *k == setting.kind) else {
+                continue;
+            };
+            let Some(named) = joins.named(setting, bucket_field(setting)) else {
+                continue;
+            };
+            for &bucket in &named.buckets {
+                joins
+                    .configured_by
+                    .entry(bucket)
+                    .or_default()
+                    .push(position);
+            }
+            let others = match named.others {
+                Others::None => continue,
+                Others::All => &mut joins.may_configure_any,
+                Others::UnknownNamed => &mut joins.may_configure_unknown_named,
+            };
+            others
+                .entry((named.scope, slot))
+                .or_default()
+                .push(position);
+        }
+        for position in log_sources {
+            let Some(resource) = batch.get(position) else {
+                continue;
+            };
+            let targets: Vec<&Value<'_>> = match resource.kind {
+                TF_BUCKET => resource
+                    .get("/logging")
+                    .as_array()
+                    .map(|blocks| blocks.iter().map(|b| b.get("target_bucket")).collect())
+                    .unwrap_or_default(),
+                TF_LOGGING => vec![resource.get("/target_bucket")],
+                CFN_BUCKET => {
+                    let logging = resource.get("/properties/LoggingConfiguration");
+                    let target = logging.get("DestinationBucketName");
+                    // Without a destination, CloudFormation logs a bucket into itself.
+                    if target.is_null() && !logging.is_null() {
+                        joins.log_targets.insert(position);
+                    }
+                    vec![target]
+                }
+                _ => continue,
+            };
+            for target in targets {
+                let Some(named) = joins.named(resource, target) else {
+                    continue;
+                };
+                joins.log_targets.extend(named.buckets);
+                match named.others {
+                    Others::None => {}
+                    Others::All => {
+                        joins.log_target_any.insert(named.scope);
+                    }
+                    Others::UnknownNamed => {
+                        joins.log_target_unknown_named.insert(named.scope);
+                    }
+                }
+            }
+        }
+        joins
+    }
+
+    fn add_bucket(&mut self, position: usize, bucket: &Resource<'_>) {
+        let scope = match Source::of(bucket) {
+            Some(Source::Terraform) => {
+                self.by_address
+                    .entry(bucket.id.to_string())
+                    .or_default()
+                    .push(position);
+                0
+            }
+            Some(Source::CloudFormation) => {
+                let next = self.templates.len() + 1;
+                let scope = *self
+                    .templates
+                    .entry(bucket.file.to_string())
+                    .or_insert(next);
+                if let Some(logical_id) = bucket.get("/logical_id").as_str() {
+                    self.by_logical_id.push(scope, logical_id, position);
+                }
+                scope
+            }
+            None => return,
+        };
+        if let Name::Known(name) = bucket_name(bucket) {
+            self.by_name.push(scope, name, position);
+        }
+    }
+
+    /// The scope of `resource`'s joins: every Terraform resource of the batch, or the
+    /// resources of one template; `None` when no bucket shares it.
+    fn scope(&self, resource: &Resource<'_>) -> Option<usize> {
+        match Source::of(resource)? {
+            Source::Terraform => Some(0),
+            Source::CloudFormation => self.templates.get(resource.file).copied(),
+        }
+    }
+
+    /// The buckets `value`, written in `from` to name a bucket, names: a literal names the
+    /// buckets of that name (none: it may be one whose name is not known); a reference names the
+    /// bucket it points into (one not in the batch, or to something else than a bucket: it may
+    /// be any). `None` when no bucket shares `from`'s scope.
+    fn named(&self, from: &Resource<'_>, value: &Value<'_>) -> Option<Named> {
+        let scope = self.scope(from)?;
+        let named = |buckets: &[usize], others| {
+            Some(Named {
+                scope,
+                buckets: buckets.to_vec(),
+                others,
+            })
+        };
+        if let Some(literal) = value.as_str() {
+            let buckets = self.by_name.get(scope, literal);
+            let others = if buckets.is_empty() {
+                Others::UnknownNamed
+            } else {
+                Others::None
+            };
+            return named(buckets, others);
+        }
+        if value.is_null() {
+            return named(&[], Others::None);
+        }
+        match Source::of(from)? {
+            Source::Terraform => {
+                let Some(target) = value.get("$ref").as_str() else {
+                    return named(&[], Others::All);
+                };
+                let buckets: Vec<usize> = referred_ids(target)
+                    .filter_map(|id| self.by_address.get(id))
+                    .flatten()
+                    .copied()
+                    .collect();
+                // Another bucket, whether or not the batch holds it.
+                let others = if names_a_bucket(target) {
+                    Others::None
+                } else {
+                    Others::All
+                };
+                named(&buckets, others)
+            }
+            Source::CloudFormation => {
+                let logical_id = match value.get("$ref") {
+                    Value::Null => reference(value),
+                    _ => None,
+                };
+                let Some(logical_id) = logical_id else {
+                    return named(&[], Others::All);
+                };
+                let buckets = self.by_logical_id.get(scope, logical_id);
+                let others = if buckets.is_empty() {
+                    Others::All
+                } else {
+                    Others::None
+                };
+                named(buckets, others)
+            }
+        }
+    }
+}
+
+/// The value a settings resource names its bucket with.
+fn bucket_field<'r>(setting: &Resource<'r>) -> &'r Value<'r> {
+    match Source::of(setting) {
+        Some(Source::Terraform) => setting.get("/bucket"),
+        Some(Source::CloudFormation) => setting.get("/properties/Bucket"),
+        None => &crate::NULL,
+    }
+}
+
+/// A batch with its joins and policy documents, from which bucket views are read.
+struct Index<'b, 'r> {
+    batch: &'b [Resource<'r>],
+    positions: Rc<Positions>,
+    joins: Rc<Joins>,
+    documents: Rc<iam::Documents>,
+}
+
+impl<'b, 'r> Index<'b, 'r> {
+    /// The index of `batch`, built for one use.
+    fn new(batch: &'b [Resource<'r>]) -> Self {
+        Index {
+            batch,
+            positions: Rc::new(Positions::new(batch)),
+            joins: Rc::new(Joins::new(batch)),
+            documents: Rc::new(iam::Documents::new(batch)),
+        }
+    }
+
+    /// The index of the batch of `report`, shared by every rule and resource of the batch.
+    fn of(report: &Report<'b, 'r>) -> Self {
+        Index {
+            batch: report.batch(),
+            positions: Positions::of(report),
+            joins: report.batch_index(Joins::new),
+            documents: iam::Documents::of(report),
+        }
+    }
+
+    fn resource(&self, position: usize) -> Option<&'b Resource<'r>> {
+        self.batch.get(position)
+    }
+
+    fn buckets_for(&self, resource: &Resource<'_>) -> Vec<Bucket<'b, 'r>> {
+        let Some((_, this)) = self.positions.find(self.batch, resource) else {
+            return Vec::new();
+        };
+        if BUCKET_KINDS.contains(&this.kind) {
+            return vec![self.bucket(this)];
+        }
+        if is_separate_setting(this.kind) {
+            return self.partial_views(this);
+        }
+        if this.kind != iam::POLICY_DOCUMENT_KIND {
+            return Vec::new();
+        }
+        let holders = self
+            .joins
+            .policy_holders
+            .get(this.id)
+            .map_or(&[][..], Vec::as_slice);
+        let mut buckets: Vec<Bucket<'b, 'r>> = Vec::new();
+        let mut seen = HashSet::new();
+        for holder in holders.iter().filter_map(|&h| self.resource(h)) {
+            let holder_buckets = if holder.kind == TF_BUCKET {
+                vec![self.bucket(holder)]
+            } else {
+                self.partial_views(holder)
+            };
+            for bucket in holder_buckets {
+                if bucket
+                    .resource
+                    .is_none_or(|r| seen.insert(attributes_address(r)))
+                {
+                    buckets.push(bucket);
+                }
+            }
+        }
+        buckets
     }
 
     /// The view of one bucket resource.
     fn bucket(&self, bucket: &'b Resource<'r>) -> Bucket<'b, 'r> {
-        let batch = self.batch;
         let mut view = Bucket::empty(Some(bucket));
-        view.read(batch, bucket);
+        view.read(self, bucket);
+        let position = self.positions.find(self.batch, bucket).map(|(p, _)| p);
+        let configured = position
+            .and_then(|p| self.joins.configured_by.get(&p))
+            .map_or(&[][..], Vec::as_slice);
+        for setting in configured.iter().filter_map(|&s| self.resource(s)) {
+            view.read(self, setting);
+        }
         let name = bucket_name(bucket);
-        for &setting in &self.settings {
-            match self.relation(setting, bucket, &name) {
-                Relation::Configures => view.read(batch, setting),
-                Relation::MayConfigure => view.mark_maybe(setting.kind),
-                Relation::Other => {}
+        let scope = self.joins.scope(bucket);
+        if let Some(scope) = scope {
+            let may = |settings: &HashMap<(usize, usize), Vec<usize>>, slot: usize| {
+                settings
+                    .get(&(scope, slot))
+                    .is_some_and(|s| s.iter().any(|s| !configured.contains(s)))
+            };
+            for (slot, kind) in SETTING_KINDS.iter().enumerate() {
+                if may(&self.joins.may_configure_any, slot)
+                    || (name == Name::Unknown && may(&self.joins.may_configure_unknown_named, slot))
+                {
+                    view.mark_maybe(kind);
+                }
             }
         }
-        view.add_account_blocks(&self.account_blocks);
+        self.add_account_blocks(&mut view);
         view.prefer_separate_resources(bucket);
-        view.log_target = self.log_target(bucket, &name, &view);
+        view.log_target = self.log_target(position, scope, &name, &view);
         view
+    }
+
+    fn add_account_blocks(&self, view: &mut Bucket<'b, 'r>) {
+        let blocks: Vec<&'b Resource<'r>> = self
+            .joins
+            .account_blocks
+            .iter()
+            .filter_map(|&b| self.resource(b))
+            .collect();
+        view.add_account_blocks(&blocks);
     }
 
     /// Partial views of what a settings resource configures: one per bucket it names (none
@@ -766,8 +1106,8 @@ impl<'b, 'r> Index<'b, 'r> {
         let targets = self.join(setting);
         let partial = |bucket: Option<&'b Resource<'r>>| {
             let mut view = Bucket::empty(bucket);
-            view.read(self.batch, setting);
-            view.add_account_blocks(&self.account_blocks);
+            view.read(self, setting);
+            self.add_account_blocks(&mut view);
             view.acls.maybe_elsewhere = true;
             view.public_access_blocks.maybe_elsewhere = true;
             view.policies.maybe_elsewhere = true;
@@ -783,130 +1123,51 @@ impl<'b, 'r> Index<'b, 'r> {
         targets.into_iter().map(|b| partial(Some(b))).collect()
     }
 
-    /// Whether a settings resource configures `bucket` (named `name`).
-    fn relation(&self, setting: &Resource<'_>, bucket: &Resource<'_>, name: &Name<'_>) -> Relation {
-        let value = match Source::of(setting) {
-            Some(Source::Terraform) => crate::pointer::get_path(setting.attributes, &["bucket"]),
-            _ => crate::pointer::get_path(setting.attributes, &["properties", "Bucket"]),
-        };
-        self.names(setting, value, bucket, name)
-    }
-
-    /// Whether `value`, written in `from` to name a bucket, names `bucket` (named `name`):
-    /// compared before anything is looked up, as a view asks it of every settings resource of
-    /// the batch.
-    fn names(
-        &self,
-        from: &Resource<'_>,
-        value: &Value<'_>,
-        bucket: &Resource<'_>,
-        name: &Name<'_>,
-    ) -> Relation {
-        let source = Source::of(from);
-        if source != Source::of(bucket)
-            || (source == Some(Source::CloudFormation) && from.file != bucket.file)
-        {
-            return Relation::Other;
-        }
-        if let Some(literal) = value.as_str() {
-            return if *name == Name::Known(literal) {
-                Relation::Configures
-            } else if *name == Name::Unknown {
-                let scope = (source == Some(Source::CloudFormation)).then_some(from.file);
-                if self.lookups().by_name.contains_key(&(scope, literal)) {
-                    Relation::Other
-                } else {
-                    Relation::MayConfigure
-                }
-            } else {
-                Relation::Other
-            };
-        }
-        if value.is_null() {
-            return Relation::Other;
-        }
-        let named = match source {
-            Some(Source::Terraform) => value.get("$ref").as_str().map(|target| {
-                if refers_to_id(target, bucket.id) {
-                    Relation::Configures
-                } else if names_a_bucket(target) {
-                    // Another bucket, whether or not the batch holds it.
-                    Relation::Other
-                } else {
-                    Relation::MayConfigure
-                }
-            }),
-            _ if value.get("$ref").is_null() => reference(value).map(|logical_id| {
-                if bucket.get("/logical_id").as_str() == Some(logical_id) {
-                    Relation::Configures
-                } else if self
-                    .lookups()
-                    .by_logical_id
-                    .contains_key(&(from.file, logical_id))
-                {
-                    Relation::Other
-                } else {
-                    Relation::MayConfigure
-                }
-            }),
-            _ => None,
-        };
-        named.unwrap_or(Relation::MayConfigure)
-    }
-
-    /// The buckets of the batch a settings resource is known to configure.
+    /// The buckets of the batch a settings resource is known to configure: by name, the
+    /// buckets of that name; by reference, the bucket it points into.
     fn join(&self, resource: &Resource<'_>) -> Vec<&'b Resource<'r>> {
-        let value = match Source::of(resource) {
-            Some(Source::Terraform) => resource.get("/bucket"),
-            Some(Source::CloudFormation) => resource.get("/properties/Bucket"),
-            None => &crate::NULL,
+        let value = bucket_field(resource);
+        let Some(scope) = self.joins.scope(resource) else {
+            return Vec::new();
         };
-        let source = Source::of(resource);
         if let Some(name) = value.as_str() {
-            let scope = (source == Some(Source::CloudFormation)).then_some(resource.file);
             return self
-                .lookups()
+                .joins
                 .by_name
-                .get(&(scope, name))
-                .cloned()
-                .unwrap_or_default();
+                .get(scope, name)
+                .iter()
+                .filter_map(|&b| self.resource(b))
+                .collect();
         }
-        let target = match source {
+        let target = match Source::of(resource) {
             Some(Source::Terraform) => value
                 .get("$ref")
                 .as_str()
                 .and_then(|target| self.terraform_bucket(target)),
             Some(Source::CloudFormation) if value.get("$ref").is_null() => reference(value)
-                .and_then(|logical_id| {
-                    self.lookups()
-                        .by_logical_id
-                        .get(&(resource.file, logical_id))
-                })
+                .and_then(|logical_id| self.joins.by_logical_id.get(scope, logical_id).last())
                 .copied(),
             _ => None,
         };
-        target.into_iter().collect()
+        target.and_then(|b| self.resource(b)).into_iter().collect()
     }
 
     /// The Terraform bucket a reference points into: the one whose address is the longest
     /// prefix of the reference ending at a `.` (`aws_s3_bucket.logs.id` →
     /// `aws_s3_bucket.logs`).
-    fn terraform_bucket(&self, target: &str) -> Option<&'b Resource<'r>> {
-        let mut end = target.len();
-        loop {
-            let prefix = target.get(..end)?;
-            if let Some(bucket) = self.lookups().by_address.get(prefix) {
-                return Some(bucket);
-            }
-            end = prefix.rfind('.')?;
-        }
+    fn terraform_bucket(&self, target: &str) -> Option<usize> {
+        referred_ids(target)
+            .find_map(|id| self.joins.by_address.get(id))
+            .and_then(|buckets| buckets.last())
+            .copied()
     }
 
-    /// Whether `bucket` receives access logs: by its ACL, its policy, or another bucket's
-    /// logging.
+    /// Whether the bucket at `position` (named `name`) receives access logs: by its ACL, its
+    /// policy, or another bucket's logging.
     fn log_target(
         &self,
-        bucket: &Resource<'_>,
+        position: Option<usize>,
+        scope: Option<usize>,
         name: &Name<'_>,
         view: &Bucket<'_, '_>,
     ) -> Option<bool> {
@@ -926,37 +1187,13 @@ impl<'b, 'r> Index<'b, 'r> {
                         .contains("Service", LOG_DELIVERY_SERVICE)
             })
         });
-        if grants_logging {
+        if grants_logging || position.is_some_and(|p| self.joins.log_targets.contains(&p)) {
             return Some(true);
         }
-        let mut unknown = false;
-        for &resource in &self.log_sources {
-            let targets: Vec<&Value<'_>> = match resource.kind {
-                TF_BUCKET => resource
-                    .get("/logging")
-                    .as_array()
-                    .map(|blocks| blocks.iter().map(|b| b.get("target_bucket")).collect())
-                    .unwrap_or_default(),
-                TF_LOGGING => vec![resource.get("/target_bucket")],
-                CFN_BUCKET => {
-                    let logging = resource.get("/properties/LoggingConfiguration");
-                    let target = logging.get("DestinationBucketName");
-                    // Without a destination, CloudFormation logs a bucket into itself.
-                    if target.is_null() && !logging.is_null() && iam::same(resource, bucket) {
-                        return Some(true);
-                    }
-                    vec![target]
-                }
-                _ => continue,
-            };
-            for target in targets {
-                match self.names(resource, target, bucket, name) {
-                    Relation::Configures => return Some(true),
-                    Relation::MayConfigure => unknown = true,
-                    Relation::Other => {}
-                }
-            }
-        }
+        let unknown = scope.is_some_and(|scope| {
+            self.joins.log_target_any.contains(&scope)
+                || (*name == Name::Unknown && self.joins.log_target_unknown_named.contains(&scope))
+        });
         if unknown { None } else { Some(false) }
     }
 }
@@ -1104,15 +1341,6 @@ fn bucket_name<'r>(bucket: &Resource<'r>) -> Name<'r> {
         }
     }
     Name::Unknown
-}
-
-/// How a settings resource relates to one bucket.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Relation {
-    Configures,
-    /// Its bucket is not known statically and may be this one.
-    MayConfigure,
-    Other,
 }
 
 #[cfg(test)]

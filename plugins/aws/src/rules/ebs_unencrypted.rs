@@ -51,7 +51,7 @@ resource \"aws_ebs_encryption_by_default\" \"this\" {
 
 fn check(resource: &Resource, report: &mut Report) {
     let volumes = ec2::volumes(resource);
-    if volumes.is_empty() || ec2::encrypted_by_default(report.batch()) {
+    if volumes.is_empty() || ec2::encrypted_by_default_for_report(report) {
         return;
     }
     for volume in volumes {

@@ -36,7 +36,7 @@ a role assumed with MFA rather than writing `*` on `*` into custom policies.",
 
 fn check(resource: &Resource, report: &mut Report) {
     let mut reported: Vec<String> = Vec::new();
-    for document in iam::identity_policies(report.batch(), resource) {
+    for document in iam::identity_policies_for_report(report, resource) {
         for statement in &document.statements {
             let every_action = statement.actions.contains("*") || statement.actions.contains("*:*");
             if !iam::same(statement.resource, resource)

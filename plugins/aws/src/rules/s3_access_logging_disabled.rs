@@ -33,7 +33,7 @@ fn check(resource: &Resource, report: &mut Report) {
         return;
     }
     let mut findings = Findings::new(resource);
-    for bucket in s3::buckets_for(report.batch(), resource) {
+    for bucket in s3::buckets_for_report(report, resource) {
         if let Some(bucket_resource) = bucket.resource
             && bucket.logging.is_missing()
             && bucket.log_target == Some(false)

@@ -40,7 +40,7 @@ fn check(resource: &Resource, report: &mut Report) {
         return;
     }
     let mut findings = Findings::new(resource);
-    for bucket in s3::buckets_for(report.batch(), resource) {
+    for bucket in s3::buckets_for_report(report, resource) {
         if let Some(bucket_resource) = bucket.resource
             && bucket.encryption.is_missing()
         {

@@ -47,7 +47,7 @@ In CloudFormation, set all four flags of `PublicAccessBlockConfiguration` to `tr
 
 fn check(resource: &Resource, report: &mut Report) {
     let mut findings = Findings::new(resource);
-    for bucket in s3::buckets_for(report.batch(), resource) {
+    for bucket in s3::buckets_for_report(report, resource) {
         judge(&bucket, &mut findings);
     }
     findings.report(report);

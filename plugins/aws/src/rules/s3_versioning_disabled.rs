@@ -29,7 +29,7 @@ In CloudFormation: `VersioningConfiguration: {Status: Enabled}`.",
 
 fn check(resource: &Resource, report: &mut Report) {
     let mut findings = Findings::new(resource);
-    for bucket in s3::buckets_for(report.batch(), resource) {
+    for bucket in s3::buckets_for_report(report, resource) {
         let name = bucket.describe();
         if let Some(bucket_resource) = bucket.resource
             && bucket.versioning.is_missing()
