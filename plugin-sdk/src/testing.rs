@@ -72,11 +72,14 @@ pub fn run_text<P: Policy>(
                 Resource::new(&source.id, &source.kind, &source.file, &parsed[i])
             })
             .collect();
+        let by_id: std::collections::HashMap<&str, usize> = batch
+            .iter()
+            .map(|&i| (normalized.resources[i].id.as_str(), i))
+            .collect();
         for f in crate::evaluate::<P>(&resources, config) {
-            let source = batch
-                .iter()
+            let source = by_id
+                .get(f.resource_id.as_str())
                 .map(|&i| &normalized.resources[i])
-                .find(|r| r.id == f.resource_id)
                 .ok_or_else(|| format!("finding for unknown resource `{}`", f.resource_id))?;
             out.push(TestFinding {
                 line: source.locate(&f.pointer).line,
