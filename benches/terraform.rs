@@ -3,6 +3,8 @@
 //!
 //! - `normalize`: every root module normalized on one core, modules followed, as bytes of HCL
 //!   per second (the shared module counts once per root that reads it);
+//! - `normalize in memory`: the same `.tf` texts already read, each as a module of its own:
+//!   parsing and evaluation without the file system;
 //! - `scan`: the `palisade` binary scanning the whole tree with the built-in packs and a warm
 //!   compile cache, a new process each time, as a pipeline runs it.
 //!
@@ -67,6 +69,47 @@ fn bench(c: &mut Criterion) {
             bytes >> 10
         ),
         |b| b.iter(normalize_all),
+    );
+
+    // The same files already in memory, each read as a module of its own (no module calls
+    // followed): parsing and evaluation alone, without the file system.
+    let texts: Vec<(String, String)> = roots
+        .iter()
+        .flat_map(|(root, display)| {
+            let mut files: Vec<PathBuf> = std::fs::read_dir(root)
+                .expect("root")
+                .map(|e| e.expect("entry").path())
+                .filter(|p| p.extension().is_some_and(|e| e == "tf"))
+                .collect();
+            files.sort();
+            files.into_iter().map(move |p| {
+                let name = p.file_name().expect("name").to_string_lossy().into_owned();
+                let text = std::fs::read_to_string(&p).expect("read");
+                (format!("{display}/{name}"), text)
+            })
+        })
+        .collect();
+    let text_bytes: usize = texts.iter().map(|(_, t)| t.len()).sum();
+    group.throughput(Throughput::Bytes(text_bytes as u64));
+    group.bench_function(
+        format!(
+            "normalize in memory ({} KiB of .tf, file by file, one core)",
+            text_bytes >> 10
+        ),
+        |b| {
+            b.iter(|| {
+                texts
+                    .iter()
+                    .map(|(display, text)| {
+                        palisade_normalize::terraform::hcl::normalize_file(
+                            display, text, false, &limits,
+                        )
+                        .resources
+                        .len()
+                    })
+                    .sum::<usize>()
+            })
+        },
     );
 
     let cache = dir.path().join("cache");

@@ -356,6 +356,8 @@ pub(crate) struct Tree<'l> {
     pub followed: Vec<PathBuf>,
     /// The names of the files in the root directory, for its variable files.
     pub root_files: Vec<String>,
+    /// The names in `root_files` that are symbolic links.
+    pub root_links: HashSet<String>,
 }
 
 impl<'l> Tree<'l> {
@@ -377,6 +379,7 @@ impl<'l> Tree<'l> {
             seen: HashSet::new(),
             followed: Vec::new(),
             root_files: Vec::new(),
+            root_links: HashSet::new(),
         }
     }
 
@@ -409,15 +412,23 @@ impl<'l> Tree<'l> {
             return def.clone();
         }
         let mut def = ModuleDef::new(dir.to_path_buf(), display.to_owned());
+        // The listing's file types say which names are links, so a regular file needs no
+        // further `lstat` before it is read.
+        let mut links = HashSet::new();
         let files: Vec<String> = match std::fs::read_dir(dir) {
             Ok(entries) => entries
                 .filter_map(Result::ok)
-                .filter(|entry| {
-                    entry
-                        .file_type()
-                        .is_ok_and(|t| t.is_file() || t.is_symlink())
+                .filter_map(|entry| {
+                    let kind = entry.file_type().ok()?;
+                    if !kind.is_file() && !kind.is_symlink() {
+                        return None;
+                    }
+                    let name = entry.file_name().into_string().ok()?;
+                    if kind.is_symlink() {
+                        links.insert(name.clone());
+                    }
+                    Some(name)
                 })
-                .filter_map(|entry| entry.file_name().into_string().ok())
                 .collect(),
             Err(error) => {
                 self.report(
@@ -442,26 +453,30 @@ impl<'l> Tree<'l> {
             })
             .filter(|(name, _)| !is_override(name))
             .collect();
-        if self.defs.is_empty() {
-            // The root's listing also names its variable files.
-            self.root_files = files;
-        }
         names.sort();
         for (name, json) in names {
             let file_display = join_display(display, &name);
-            if let Some(text) = self.read_text(&dir.join(&name), &file_display) {
+            let regular = !links.contains(&name);
+            if let Some(text) = self.read_text(&dir.join(&name), &file_display, regular) {
                 self.add_file(&mut def, file_display, text, json);
             }
+        }
+        if self.defs.is_empty() {
+            // The root's listing also names its variable files.
+            self.root_files = files;
+            self.root_links = links;
         }
         let def = Rc::new(def);
         self.defs.insert(dir.to_path_buf(), def.clone());
         def
     }
 
-    /// Reads a file within the size limit, reporting failures.
-    pub fn read_text(&mut self, path: &Path, display: &str) -> Option<String> {
+    /// Reads a file within the size limit, reporting failures. `regular` says a directory
+    /// listing already showed the file is not a link.
+    pub fn read_text(&mut self, path: &Path, display: &str, regular: bool) -> Option<String> {
         // A link may lead out of the scanned tree, which a scan must not read.
         if let Some(scan_root) = &self.scan_root
+            && !regular
             && std::fs::symlink_metadata(path).is_ok_and(|meta| meta.file_type().is_symlink())
             && !path
                 .canonicalize()
@@ -687,7 +702,8 @@ impl<'l> Tree<'l> {
         for name in files {
             let path = dir.join(name);
             let file_display = join_display(display, name);
-            let Some(text) = self.read_text(&path, &file_display) else {
+            let regular = !self.root_links.contains(name);
+            let Some(text) = self.read_text(&path, &file_display, regular) else {
                 continue;
             };
             self.read_tfvars(&file_display, &text, name.ends_with(".json"), &mut values);

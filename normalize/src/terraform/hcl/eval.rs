@@ -889,7 +889,7 @@ impl Tree<'_> {
             .strip_prefix(&scan_root)
             .map(|p| p.to_string_lossy().replace('\\', "/"))
             .unwrap_or_else(|_| path.clone());
-        let Some(text) = self.read_text(&resolved, &shown) else {
+        let Some(text) = self.read_text(&resolved, &shown, false) else {
             return Ok(Val::Unknown(String::new()));
         };
         self.charge(1 + text.len() / 64)?;
