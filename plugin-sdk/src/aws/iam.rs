@@ -213,10 +213,10 @@ impl<'b, 'r> PolicyDocument<'b, 'r> {
         field: &Field<'r>,
     ) -> Option<Self> {
         PolicyDocument::from_field_with(resource, field, |target| {
-            // `aws::resolve` restricted to data sources, whose kind is compared first.
+            // The longest data-source address the reference points into.
             batch
                 .iter()
-                .filter(|r| r.kind == POLICY_DOCUMENT_KIND && super::s3::refers_to_id(target, r.id))
+                .filter(|r| r.kind == POLICY_DOCUMENT_KIND && super::refers_to_id(target, r.id))
                 .max_by_key(|r| r.id.len())
         })
     }
@@ -398,7 +398,7 @@ impl Documents {
                 if let Some(target) = field.value.get("$ref").as_str() {
                     documents
                         .used_by_identities
-                        .extend(super::s3::referred_ids(target).map(str::to_string));
+                        .extend(super::referred_ids(target).map(str::to_string));
                 }
             }
         }
@@ -417,7 +417,7 @@ impl Documents {
         batch: &'b [Resource<'r>],
         target: &str,
     ) -> Option<&'b Resource<'r>> {
-        super::s3::referred_ids(target)
+        super::referred_ids(target)
             .find_map(|id| self.by_id.get(id))
             .and_then(|positions| positions.last())
             .and_then(|&position| batch.get(position))

@@ -173,28 +173,19 @@ pub fn reference<'a>(value: &'a Value<'a>) -> Option<&'a str> {
     }
 }
 
-/// The resource of `batch` a reference points at: for Terraform, the resource whose id is the
-/// reference's longest prefix ending at a `.` or the end (`aws_s3_bucket.logs.id` →
-/// `aws_s3_bucket.logs`); for CloudFormation, the resource with that logical id in the same file.
-pub fn resolve<'b, 'r>(
-    batch: &'b [Resource<'r>],
-    from: &Resource<'_>,
-    target: &str,
-) -> Option<&'b Resource<'r>> {
-    match Source::of(from)? {
-        Source::Terraform => batch
-            .iter()
-            .filter(|r| Source::of(r) == Some(Source::Terraform))
-            .filter(|r| {
-                target
-                    .strip_prefix(r.id)
-                    .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
-            })
-            .max_by_key(|r| r.id.len()),
-        Source::CloudFormation => batch.iter().find(|r| {
-            Source::of(r) == Some(Source::CloudFormation)
-                && r.file == from.file
-                && r.get("/logical_id").as_str() == Some(target)
-        }),
-    }
+/// True when the Terraform reference `target` (`data.aws_iam_policy_document.x.json`) points
+/// into the object with address `id`.
+pub(crate) fn refers_to_id(target: &str, id: &str) -> bool {
+    target
+        .strip_prefix(id)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
+}
+
+/// The addresses a Terraform reference may point into, longest first: the reference itself and
+/// each prefix ending before a `.` (`aws_s3_bucket.logs.id`, `aws_s3_bucket.logs`,
+/// `aws_s3_bucket`), i.e. every `id` for which [`refers_to_id`] holds. Joins look these up in a
+/// per-batch index ([`crate::Report::batch_index`]) rather than scanning the batch.
+pub(crate) fn referred_ids(target: &str) -> impl Iterator<Item = &str> {
+    let cuts = target.rmatch_indices('.').map(|(at, _)| at);
+    std::iter::once(target).chain(cuts.filter_map(|at| target.get(..at)))
 }

@@ -31,7 +31,7 @@ use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
 use crate::aws::iam::{self, PolicyDocument};
-use crate::aws::{Field, Source, is_unknown, reference};
+use crate::aws::{Field, Source, is_unknown, reference, referred_ids};
 use crate::{Report, Resource, Value};
 
 const TF_BUCKET: &str = "terraform/aws_s3_bucket";
@@ -616,22 +616,6 @@ pub fn buckets_for_report<'b, 'r>(
     resource: &Resource<'_>,
 ) -> Vec<Bucket<'b, 'r>> {
     Index::of(report).buckets_for(resource)
-}
-
-/// True when the Terraform reference `target` (`data.aws_iam_policy_document.x.json`) points
-/// into the object with address `id`.
-pub(crate) fn refers_to_id(target: &str, id: &str) -> bool {
-    target
-        .strip_prefix(id)
-        .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
-}
-
-/// The addresses a Terraform reference may point into, longest first: the reference itself and
-/// each prefix ending before a `.` (`aws_s3_bucket.logs.id`, `aws_s3_bucket.logs`,
-/// `aws_s3_bucket`), i.e. every `id` for which [`refers_to_id`] holds.
-pub(crate) fn referred_ids(target: &str) -> impl Iterator<Item = &str> {
-    let cuts = target.rmatch_indices('.').map(|(at, _)| at);
-    std::iter::once(target).chain(cuts.filter_map(|at| target.get(..at)))
 }
 
 /// True when the Terraform reference `target` points into an `aws_s3_bucket` (of any module).
