@@ -30,3 +30,46 @@ pub const ALL: &[palisade_sdk::Rule] = &[
     lambda_public_url::RULE,
     ec2_imdsv1::RULE,
 ];
+
+/// What the rules' unit tests share: a batch built from JSON attributes, evaluated by the pack.
+#[cfg(test)]
+mod test_support {
+    use palisade_sdk::serde_json;
+    use palisade_sdk::{OwnedValue, Resource};
+
+    /// Findings of `rule` over a batch of `(kind, id, attributes)`, as `(resource, pointer)`.
+    pub fn findings(
+        rule: &str,
+        items: &[(&str, &str, serde_json::Value)],
+    ) -> Vec<(String, String)> {
+        let parsed: Vec<_> = items
+            .iter()
+            .map(|(kind, id, attributes)| {
+                let value = OwnedValue::from_string(attributes.to_string())
+                    .unwrap_or_else(|e| panic!("attributes of {id}: {e}"));
+                (*kind, *id, value)
+            })
+            .collect();
+        let batch: Vec<Resource> = parsed
+            .iter()
+            .map(|(kind, id, value)| Resource::new(id, kind, "main.tf", value))
+            .collect();
+        let config = OwnedValue::from_str("{}").unwrap_or_else(|e| panic!("{e}"));
+        let mut found: Vec<_> = palisade_sdk::evaluate::<crate::Aws>(&batch, &config)
+            .into_iter()
+            .filter(|f| f.rule_id == rule)
+            .map(|f| (f.resource_id, f.pointer))
+            .collect();
+        found.sort();
+        found
+    }
+
+    pub fn pairs(expected: &[(&str, &str)]) -> Vec<(String, String)> {
+        let mut pairs: Vec<_> = expected
+            .iter()
+            .map(|(r, p)| (r.to_string(), p.to_string()))
+            .collect();
+        pairs.sort();
+        pairs
+    }
+}

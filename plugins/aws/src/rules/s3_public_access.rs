@@ -133,41 +133,9 @@ fn judge(bucket: &Bucket, findings: &mut Findings) {
 
 #[cfg(test)]
 mod tests {
-    use palisade_sdk::serde_json::{self, json};
-    use palisade_sdk::{OwnedValue, Resource};
+    use palisade_sdk::serde_json::json;
 
-    /// Findings of `rule` over a batch of `(kind, id, attributes)`, as `(resource, pointer)`.
-    fn findings(rule: &str, items: &[(&str, &str, serde_json::Value)]) -> Vec<(String, String)> {
-        let parsed: Vec<_> = items
-            .iter()
-            .map(|(kind, id, attributes)| {
-                let value = OwnedValue::from_string(attributes.to_string())
-                    .unwrap_or_else(|e| panic!("attributes of {id}: {e}"));
-                (*kind, *id, value)
-            })
-            .collect();
-        let batch: Vec<Resource> = parsed
-            .iter()
-            .map(|(kind, id, value)| Resource::new(id, kind, "main.tf", value))
-            .collect();
-        let config = OwnedValue::from_str("{}").unwrap_or_else(|e| panic!("{e}"));
-        let mut found: Vec<_> = palisade_sdk::evaluate::<crate::Aws>(&batch, &config)
-            .into_iter()
-            .filter(|f| f.rule_id == rule)
-            .map(|f| (f.resource_id, f.pointer))
-            .collect();
-        found.sort();
-        found
-    }
-
-    fn pairs(expected: &[(&str, &str)]) -> Vec<(String, String)> {
-        let mut pairs: Vec<_> = expected
-            .iter()
-            .map(|(r, p)| (r.to_string(), p.to_string()))
-            .collect();
-        pairs.sort();
-        pairs
-    }
+    use crate::rules::test_support::{findings, pairs};
 
     const RULE: &str = "aws/s3-public-access";
 
