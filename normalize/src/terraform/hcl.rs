@@ -635,24 +635,16 @@ impl<'l> Tree<'l> {
                 }
             }
             "provider" if block.labels.len() == 1 => def.providers.push((file, block)),
-            "variable" if block.labels.len() == 1 => {
-                let name = label(0);
-                match def.variables.entry(name) {
+            "variable" | "output" if block.labels.len() == 1 => {
+                let (named, prefix) = if block.kind == "variable" {
+                    (&mut def.variables, "var")
+                } else {
+                    (&mut def.outputs, "output")
+                };
+                match named.entry(label(0)) {
                     Entry::Occupied(entry) => {
                         let name = entry.key().clone();
-                        self.report(display, Some(line), duplicate(format!("var.{name}")));
-                    }
-                    Entry::Vacant(entry) => {
-                        entry.insert((file, block));
-                    }
-                }
-            }
-            "output" if block.labels.len() == 1 => {
-                let name = label(0);
-                match def.outputs.entry(name) {
-                    Entry::Occupied(entry) => {
-                        let name = entry.key().clone();
-                        self.report(display, Some(line), duplicate(format!("output.{name}")));
+                        self.report(display, Some(line), duplicate(format!("{prefix}.{name}")));
                     }
                     Entry::Vacant(entry) => {
                         entry.insert((file, block));

@@ -709,7 +709,9 @@ impl Parser<'_> {
         Some(self.expr_at(Kind::Object(entries), start))
     }
 
-    fn for_expr(&mut self, start: usize, close: u8) -> P<Expr> {
+    /// After `for`: `[key,] value in collection`, as in `for` expressions and `%{for}`
+    /// directives.
+    fn for_head(&mut self) -> P<(Option<String>, String, Expr)> {
         self.skip(true)?;
         let first = self.ident()?;
         self.skip(true)?;
@@ -724,7 +726,11 @@ impl Parser<'_> {
             return None;
         }
         self.skip(true)?;
-        let collection = self.expression(true)?;
+        Some((key_var, value_var, self.expression(true)?))
+    }
+
+    fn for_expr(&mut self, start: usize, close: u8) -> P<Expr> {
+        let (key_var, value_var, collection) = self.for_head()?;
         self.skip(true)?;
         self.expect(b':')?;
         self.skip(true)?;
@@ -969,21 +975,8 @@ impl Parser<'_> {
             return Some(Directive::If(self.expression(true)?));
         }
         if self.keyword("for") {
-            self.skip(true)?;
-            let first = self.ident()?;
-            self.skip(true)?;
-            let (key_var, value_var) = if self.eat(b',') {
-                self.skip(true)?;
-                (Some(first), self.ident()?)
-            } else {
-                (None, first)
-            };
-            self.skip(true)?;
-            if !self.keyword("in") {
-                return None;
-            }
-            self.skip(true)?;
-            return Some(Directive::For(key_var, value_var, self.expression(true)?));
+            let (key_var, value_var, collection) = self.for_head()?;
+            return Some(Directive::For(key_var, value_var, collection));
         }
         match self.ident()?.as_str() {
             "else" => Some(Directive::Else),
