@@ -371,10 +371,12 @@ impl Session {
         let mut resources = Vec::new();
         let mut units = Vec::new();
         let mut files = 0;
-        for (unit, (job, output)) in jobs.iter().zip(outputs).enumerate() {
+        for (unit, output) in outputs.into_iter().enumerate() {
             files += output.files;
-            if let Job::Terraform { dir, .. } = job
-                && std::fs::canonicalize(dir).is_ok_and(|dir| followed.contains(&dir))
+            if output
+                .root
+                .as_ref()
+                .is_some_and(|root| followed.contains(root))
             {
                 continue;
             }
@@ -572,6 +574,8 @@ struct Normalization {
     files: usize,
     /// Canonical directories followed as local Terraform modules.
     local_modules: Vec<PathBuf>,
+    /// The canonical directory of a Terraform root module.
+    root: Option<PathBuf>,
 }
 
 /// The jobs for the discovered files, in file order: Terraform files found by walking are
@@ -623,6 +627,7 @@ impl Job<'_> {
                     diagnostics,
                     files: usize::from(read),
                     local_modules: Vec::new(),
+                    root: None,
                 }
             }
             Job::Terraform {
@@ -637,6 +642,7 @@ impl Job<'_> {
                     diagnostics: output.normalized.diagnostics,
                     files: *files,
                     local_modules: output.local_modules,
+                    root: Some(output.root),
                 }
             }
         }

@@ -74,6 +74,8 @@ pub struct ModuleOutput {
     /// Canonicalized directories of the local modules this root followed (the host does not
     /// scan those again as roots).
     pub local_modules: Vec<PathBuf>,
+    /// The root module's own directory, canonicalized (as `local_modules` are).
+    pub root: PathBuf,
 }
 
 /// Normalizes the Terraform root module in `dir` (reads its *.tf, *.tf.json,
@@ -107,6 +109,7 @@ pub fn normalize_directory(dir: &Path, display_dir: &str, limits: &Limits) -> Mo
             diagnostics: tree.diagnostics,
         },
         local_modules,
+        root: root_dir,
     }
 }
 
