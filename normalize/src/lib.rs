@@ -9,6 +9,7 @@
 
 pub mod cloudformation;
 pub mod dockerfile;
+pub mod image;
 pub mod kubernetes;
 mod resource;
 pub mod terraform;
