@@ -504,7 +504,13 @@ impl Merger {
             }
         };
         let header = entry.header();
-        let (mode, uid, gid) = match (header.mode(), header.uid(), header.gid()) {
+        let raw = header.as_old();
+        let fields = (
+            blank_is_zero(header.mode(), &raw.mode),
+            blank_is_zero(header.uid(), &raw.uid),
+            blank_is_zero(header.gid(), &raw.gid),
+        );
+        let (mode, uid, gid) = match fields {
             (Ok(mode), Ok(uid), Ok(gid)) => (mode & 0o7777, uid, gid),
             (Err(error), _, _) | (_, Err(error), _) | (_, _, Err(error)) => {
                 return problem(format!("unreadable header field: {error}; skipped"));
@@ -691,6 +697,16 @@ fn symlink_escapes(dir: &str, target: &str) -> bool {
         }
     }
     false
+}
+
+/// A numeric header field, where an empty one (all NUL or space) reads as 0: Go's archive/tar,
+/// which unpacks layers for Docker and containerd, reads it so, and skipping such an entry would
+/// hide a file the runtime creates.
+fn blank_is_zero<T: Default>(parsed: io::Result<T>, raw: &[u8]) -> io::Result<T> {
+    match parsed {
+        Err(_) if raw.iter().all(|&b| b == 0 || b == b' ') => Ok(T::default()),
+        other => other,
+    }
 }
 
 /// `8 GiB`, `1 MiB`, or plain bytes when not a whole number of those.
