@@ -29,7 +29,10 @@ impl Layer {
     fn entry(mut self, path: &str, kind: EntryType, mode: u32, link: &str, data: &[u8]) -> Layer {
         let mut header = tar::Header::new_gnu();
         let gnu = header.as_gnu_mut().expect("a GNU header");
-        assert!(path.len() <= 100 && link.len() <= 100, "test paths fit a header");
+        assert!(
+            path.len() <= 100 && link.len() <= 100,
+            "test paths fit a header"
+        );
         gnu.name[..path.len()].copy_from_slice(path.as_bytes());
         gnu.linkname[..link.len()].copy_from_slice(link.as_bytes());
         header.set_entry_type(kind);
@@ -39,7 +42,9 @@ impl Layer {
         header.set_mtime(0);
         header.set_size(data.len() as u64);
         header.set_cksum();
-        self.builder.append(&header, data).expect("writing to memory");
+        self.builder
+            .append(&header, data)
+            .expect("writing to memory");
         self
     }
 
@@ -178,7 +183,11 @@ fn a_whiteout_removes_a_lower_file_and_records_it() {
         plain(
             Layer::new()
                 .dir("root/.ssh", 0o700)
-                .file("root/.ssh/id_rsa", 0o600, b"-----BEGIN RSA PRIVATE KEY-----\n")
+                .file(
+                    "root/.ssh/id_rsa",
+                    0o600,
+                    b"-----BEGIN RSA PRIVATE KEY-----\n",
+                )
                 .file("root/keep", 0o644, b"k"),
         ),
         plain(Layer::new().file("root/.ssh/.wh.id_rsa", 0o600, b"")),
@@ -364,7 +373,11 @@ fn path_traversal_entries_are_skipped_as_problems_and_the_layer_goes_on() {
             (0, "usr/../inside"),
         ]
     );
-    assert!(merged.problems[0].message.contains(".."), "{:?}", merged.problems);
+    assert!(
+        merged.problems[0].message.contains(".."),
+        "{:?}",
+        merged.problems
+    );
 }
 
 #[test]
@@ -415,9 +428,17 @@ fn long_paths_from_gnu_and_pax_headers_are_read() {
         Compression::None,
         builder.into_inner().expect("writing to memory"),
     )]);
-    assert_eq!(paths(&merged), [format!("/{long}")], "{:?}", merged.problems);
+    assert_eq!(
+        paths(&merged),
+        [format!("/{long}")],
+        "{:?}",
+        merged.problems
+    );
     let entry = &merged.files[0];
-    assert_eq!((entry.uid, entry.gid, entry.mode, entry.size), (0, 0, 0o644, 2));
+    assert_eq!(
+        (entry.uid, entry.gid, entry.mode, entry.size),
+        (0, 0, 0o644, 2)
+    );
 }
 
 #[test]
@@ -441,8 +462,14 @@ fn the_bytes_win_when_the_media_type_is_wrong() {
     let tar = Layer::new().file("x", 0o644, b"x").tar();
     let merged = merge(&[
         (Compression::Gzip, tar.clone()),
-        (Compression::None, gzip(&Layer::new().file("y", 0o644, b"y").tar())),
-        (Compression::Gzip, zstd(&Layer::new().file("z", 0o644, b"z").tar())),
+        (
+            Compression::None,
+            gzip(&Layer::new().file("y", 0o644, b"y").tar()),
+        ),
+        (
+            Compression::Gzip,
+            zstd(&Layer::new().file("z", 0o644, b"z").tar()),
+        ),
     ]);
     assert_eq!(paths(&merged), ["/x", "/y", "/z"]);
     assert_eq!(merged.layers[0].bytes, tar.len() as u64);
@@ -451,25 +478,44 @@ fn the_bytes_win_when_the_media_type_is_wrong() {
 #[test]
 fn media_types_map_to_compression() {
     let cases = [
-        ("application/vnd.oci.image.layer.v1.tar", Some(Compression::None)),
-        ("application/vnd.oci.image.layer.v1.tar+gzip", Some(Compression::Gzip)),
-        ("application/vnd.oci.image.layer.v1.tar+zstd", Some(Compression::Zstd)),
+        (
+            "application/vnd.oci.image.layer.v1.tar",
+            Some(Compression::None),
+        ),
+        (
+            "application/vnd.oci.image.layer.v1.tar+gzip",
+            Some(Compression::Gzip),
+        ),
+        (
+            "application/vnd.oci.image.layer.v1.tar+zstd",
+            Some(Compression::Zstd),
+        ),
         (
             "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip",
             Some(Compression::Gzip),
         ),
-        ("application/vnd.docker.image.rootfs.diff.tar.gzip", Some(Compression::Gzip)),
+        (
+            "application/vnd.docker.image.rootfs.diff.tar.gzip",
+            Some(Compression::Gzip),
+        ),
         (
             "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip",
             Some(Compression::Gzip),
         ),
-        ("application/vnd.docker.image.rootfs.diff.tar", Some(Compression::None)),
+        (
+            "application/vnd.docker.image.rootfs.diff.tar",
+            Some(Compression::None),
+        ),
         ("application/vnd.oci.image.config.v1+json", None),
         ("application/vnd.oci.image.layer.v1.tar+bzip2", None),
         ("application/vnd.in-toto+json", None),
     ];
     for (media_type, expected) in cases {
-        assert_eq!(Compression::from_media_type(media_type), expected, "{media_type}");
+        assert_eq!(
+            Compression::from_media_type(media_type),
+            expected,
+            "{media_type}"
+        );
     }
     assert_eq!(Compression::Zstd.as_str(), "zstd");
     assert_eq!(FileType::Hardlink.as_str(), "hardlink");
@@ -500,13 +546,20 @@ fn a_gzip_bomb_stops_at_max_bytes() {
         ..LayerLimits::default()
     });
     merger
-        .add_layer(0, Compression::None, Layer::new().file("a", 0o644, b"a").tar().as_slice())
+        .add_layer(
+            0,
+            Compression::None,
+            Layer::new().file("a", 0o644, b"a").tar().as_slice(),
+        )
         .expect("a small first layer");
     let error = merger
         .add_layer(1, Compression::Gzip, blob.as_slice())
         .expect_err("the bomb must stop");
     assert_eq!(error.layer, 1);
-    assert_eq!(error.to_string(), "layer 1: more than 4 MiB decompressed; stopped");
+    assert_eq!(
+        error.to_string(),
+        "layer 1: more than 4 MiB decompressed; stopped"
+    );
     let merged = merger.finish();
     assert!(merged.layers[1].bytes <= 4 << 20, "{:?}", merged.layers);
 }
@@ -587,7 +640,10 @@ fn a_truncated_tar_is_a_layer_error() {
     let error = merger
         .add_layer(0, Compression::None, &tar[..512 * 4])
         .expect_err("truncated in b's data");
-    assert!(error.to_string().starts_with("layer 0: corrupt tar:"), "{error}");
+    assert!(
+        error.to_string().starts_with("layer 0: corrupt tar:"),
+        "{error}"
+    );
     // What was read before the damage is still reported.
     assert_eq!(paths(&merger.finish()), ["/a", "/b"]);
 
@@ -636,7 +692,10 @@ fn an_io_error_at_the_end_of_the_blob_is_a_layer_error() {
         let error = merger
             .add_layer(0, compression, &mut reader)
             .expect_err("the digest check fails");
-        assert!(reader.eof_reached, "{compression:?}: the blob was read to its end");
+        assert!(
+            reader.eof_reached,
+            "{compression:?}: the blob was read to its end"
+        );
         assert_eq!(
             error.to_string(),
             "layer 0: reading the layer blob failed: digest mismatch: expected sha256:1234",
@@ -687,7 +746,15 @@ fn private_keys_are_recognized_by_their_first_bytes() {
         .collect();
     assert_eq!(
         keys,
-        ["/k/dsa", "/k/ec", "/k/enc", "/k/pkcs8", "/k/rsa", "/k/rsa-link", "/k/ssh"]
+        [
+            "/k/dsa",
+            "/k/ec",
+            "/k/enc",
+            "/k/pkcs8",
+            "/k/rsa",
+            "/k/rsa-link",
+            "/k/ssh"
+        ]
     );
 }
 
@@ -790,7 +857,10 @@ fn captured(entries: &[(&str, &[u8])]) -> BTreeMap<String, Captured> {
         .collect()
 }
 
-fn summary(packages: &[Package]) -> Vec<(String, String, Option<String>, Option<String>, &str)> {
+/// A package as (name, version, source, arch, manager).
+type Row = (String, String, Option<String>, Option<String>, &'static str);
+
+fn summary(packages: &[Package]) -> Vec<Row> {
     packages
         .iter()
         .map(|p| {
@@ -811,7 +881,7 @@ fn owned(
     source: Option<&str>,
     arch: Option<&str>,
     manager: &'static str,
-) -> (String, String, Option<String>, Option<String>, &'static str) {
+) -> Row {
     (
         name.to_string(),
         version.to_string(),
@@ -879,12 +949,20 @@ Version: 1
 
 #[test]
 fn dpkg_status_lists_installed_packages() {
-    let (packages, problems) =
-        read_packages(&captured(&[("/var/lib/dpkg/status", DPKG_STATUS.as_bytes())]));
+    let (packages, problems) = read_packages(&captured(&[(
+        "/var/lib/dpkg/status",
+        DPKG_STATUS.as_bytes(),
+    )]));
     assert_eq!(
         summary(&packages),
         [
-            owned("libssl3", "3.0.11-1~deb12u2", Some("openssl"), Some("amd64"), "dpkg"),
+            owned(
+                "libssl3",
+                "3.0.11-1~deb12u2",
+                Some("openssl"),
+                Some("amd64"),
+                "dpkg"
+            ),
             owned("held", "2:1.2-3", None, Some("all"), "dpkg"),
             owned("bash", "5.2.15-2+b2", None, Some("amd64"), "dpkg"),
         ]
@@ -911,7 +989,13 @@ fn distroless_status_d_files_are_read_without_a_status_field() {
         summary(&packages),
         [
             owned("base-files", "12.4+deb12u5", None, Some("amd64"), "dpkg"),
-            owned("libc6", "2.36-9+deb12u4", Some("glibc"), Some("amd64"), "dpkg"),
+            owned(
+                "libc6",
+                "2.36-9+deb12u4",
+                Some("glibc"),
+                Some("amd64"),
+                "dpkg"
+            ),
         ]
     );
     assert_eq!(
@@ -979,13 +1063,27 @@ V:1.0-r0
 
 #[test]
 fn apk_installed_lists_packages() {
-    let (packages, problems) =
-        read_packages(&captured(&[("/lib/apk/db/installed", APK_INSTALLED.as_bytes())]));
+    let (packages, problems) = read_packages(&captured(&[(
+        "/lib/apk/db/installed",
+        APK_INSTALLED.as_bytes(),
+    )]));
     assert_eq!(
         summary(&packages),
         [
-            owned("musl", "1.2.4_git20230717-r4", Some("musl"), Some("x86_64"), "apk"),
-            owned("libcrypto3", "3.1.4-r5", Some("openssl"), Some("x86_64"), "apk"),
+            owned(
+                "musl",
+                "1.2.4_git20230717-r4",
+                Some("musl"),
+                Some("x86_64"),
+                "apk"
+            ),
+            owned(
+                "libcrypto3",
+                "3.1.4-r5",
+                Some("openssl"),
+                Some("x86_64"),
+                "apk"
+            ),
         ]
     );
     assert_eq!(problems.len(), 1, "{problems:?}");
@@ -1048,7 +1146,12 @@ fn rpm_headers_built_from_the_spec_are_read_and_hostile_ones_are_problems() {
         Some(1),
     );
     let no_epoch = rpm_header(
-        &[(1000, "tzdata"), (1001, "2024a"), (1002, "1.el9"), (1022, "noarch")],
+        &[
+            (1000, "tzdata"),
+            (1001, "2024a"),
+            (1002, "1.el9"),
+            (1022, "noarch"),
+        ],
         None,
     );
     let pubkey = rpm_header(
@@ -1079,7 +1182,13 @@ fn rpm_headers_built_from_the_spec_are_read_and_hostile_ones_are_problems() {
     assert_eq!(
         summary(&packages),
         [
-            owned("openssl-libs", "1:3.0.7-24.el9", Some("openssl"), Some("x86_64"), "rpm"),
+            owned(
+                "openssl-libs",
+                "1:3.0.7-24.el9",
+                Some("openssl"),
+                Some("x86_64"),
+                "rpm"
+            ),
             owned("tzdata", "2024a-1.el9", None, Some("noarch"), "rpm"),
         ]
     );
@@ -1093,7 +1202,11 @@ fn rpm_headers_built_from_the_spec_are_read_and_hostile_ones_are_problems() {
             "package 7: header of 2 bytes is too short",
         ]
     );
-    assert!(problems.iter().all(|p| p.database == "/var/lib/rpm/rpmdb.sqlite"));
+    assert!(
+        problems
+            .iter()
+            .all(|p| p.database == "/var/lib/rpm/rpmdb.sqlite")
+    );
 }
 
 #[test]
@@ -1123,12 +1236,15 @@ fn a_broken_rpm_database_is_a_problem() {
 
 /// Runs `program` with `args`, panicking with the output on failure.
 fn run(program: &str, args: &[&str]) {
-    let output = Command::new(program).args(args).output().unwrap_or_else(|error| {
-        panic!(
-            "`{program}` could not run ({error}): the real-rpmdb test needs rpm and rpmbuild \
+    let output = Command::new(program)
+        .args(args)
+        .output()
+        .unwrap_or_else(|error| {
+            panic!(
+                "`{program}` could not run ({error}): the real-rpmdb test needs rpm and rpmbuild \
              (Debian: apt-get install -y rpm)"
-        )
-    });
+            )
+        });
     assert!(
         output.status.success(),
         "{program} {args:?} failed:\n{}{}",
@@ -1154,11 +1270,19 @@ fn a_real_rpmdb_made_by_rpm_is_read() {
     let top_define = format!("_topdir {}", top.display());
     run(
         "rpmbuild",
-        &["--define", &top_define, "-bb", spec.to_str().expect("UTF-8 path")],
+        &[
+            "--define",
+            &top_define,
+            "-bb",
+            spec.to_str().expect("UTF-8 path"),
+        ],
     );
     let dbpath = db.to_str().expect("UTF-8 path");
     let backend = "_db_backend sqlite";
-    run("rpm", &["--dbpath", dbpath, "--define", backend, "--initdb"]);
+    run(
+        "rpm",
+        &["--dbpath", dbpath, "--define", backend, "--initdb"],
+    );
     let package = top.join("RPMS/noarch/palisade-demo-1.2.3-4.el9.noarch.rpm");
     run(
         "rpm",
@@ -1194,11 +1318,19 @@ fn packages_come_from_the_merged_layers() {
     let merged = merge(&[
         (
             Compression::Gzip,
-            gzip(&Layer::new().file("lib/apk/db/installed", 0o644, APK_INSTALLED.as_bytes()).tar()),
+            gzip(
+                &Layer::new()
+                    .file("lib/apk/db/installed", 0o644, APK_INSTALLED.as_bytes())
+                    .tar(),
+            ),
         ),
         (
             Compression::Gzip,
-            gzip(&Layer::new().file("var/lib/dpkg/status", 0o644, DPKG_STATUS.as_bytes()).tar()),
+            gzip(
+                &Layer::new()
+                    .file("var/lib/dpkg/status", 0o644, DPKG_STATUS.as_bytes())
+                    .tar(),
+            ),
         ),
     ]);
     let (packages, _) = read_packages(&merged.captured);

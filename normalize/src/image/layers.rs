@@ -419,10 +419,7 @@ impl Merger {
                 if self.total_entries + *entries > self.limits.max_entries {
                     return Err(LayerError {
                         layer: index,
-                        message: format!(
-                            "more than {} entries; stopped",
-                            self.limits.max_entries
-                        ),
+                        message: format!("more than {} entries; stopped", self.limits.max_entries),
                     });
                 }
                 self.read_entry(index, &mut entry, changes)
@@ -483,7 +480,9 @@ impl Merger {
             if target.is_empty() || target == "." || target == ".." {
                 return problem(format!("whiteout names no file (`{name}`); skipped"));
             }
-            changes.whiteouts.push((format!("{parent}/{target}"), false));
+            changes
+                .whiteouts
+                .push((format!("{parent}/{target}"), false));
             return Ok(());
         }
         let kind = match entry_type {
@@ -712,7 +711,7 @@ fn blank_is_zero<T: Default>(parsed: io::Result<T>, raw: &[u8]) -> io::Result<T>
 /// `8 GiB`, `1 MiB`, or plain bytes when not a whole number of those.
 fn size_text(bytes: u64) -> String {
     for (unit, name) in [(GIB, "GiB"), (MIB, "MiB"), (1 << 10, "KiB")] {
-        if bytes >= unit && bytes % unit == 0 {
+        if bytes >= unit && bytes.is_multiple_of(unit) {
             return format!("{} {name}", bytes / unit);
         }
     }

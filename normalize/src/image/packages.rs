@@ -5,8 +5,8 @@
 use std::collections::BTreeMap;
 use std::io::Read;
 
-use rusqlite::types::ValueRef;
 use rusqlite::Connection;
+use rusqlite::types::ValueRef;
 
 use super::layers::Captured;
 
@@ -49,9 +49,8 @@ pub fn is_database(path: &str) -> bool {
         return true;
     }
     // status.d also holds `<package>.md5sums` files, which list files, not packages.
-    path.strip_prefix(DPKG_STATUS_DIR).is_some_and(|name| {
-        !name.is_empty() && !name.contains('/') && !name.ends_with(".md5sums")
-    })
+    path.strip_prefix(DPKG_STATUS_DIR)
+        .is_some_and(|name| !name.is_empty() && !name.contains('/') && !name.ends_with(".md5sums"))
 }
 
 /// The packages of every captured database, in database path order, and what could not be read.
@@ -73,10 +72,10 @@ pub fn read_packages(
             reader.dpkg(&file.bytes, true);
         } else if path == APK_INSTALLED {
             reader.apk(&file.bytes);
-        } else if RPM_SQLITE.contains(&path.as_str()) {
-            if let Err(message) = reader.rpm(&file.bytes) {
-                reader.problem(message);
-            }
+        } else if RPM_SQLITE.contains(&path.as_str())
+            && let Err(message) = reader.rpm(&file.bytes)
+        {
+            reader.problem(message);
         }
     }
     (packages, problems)
@@ -123,7 +122,9 @@ impl DatabaseReader<'_> {
         let text = String::from_utf8_lossy(bytes);
         for (line, stanza) in stanzas(&text) {
             let field = |key: &str| -> Option<&str> {
-                stanza.iter().find_map(|(k, v)| k.eq_ignore_ascii_case(key).then_some(*v))
+                stanza
+                    .iter()
+                    .find_map(|(k, v)| k.eq_ignore_ascii_case(key).then_some(*v))
             };
             // "want flag status": held ("hold ok installed") and to-be-removed
             // ("deinstall ok installed") packages are still on disk, so the status word counts.
@@ -348,9 +349,8 @@ impl<'a> RpmHeader<'a> {
     /// The (type, offset, count) of `tag`'s entry.
     fn entry(&self, tag: u32) -> Option<(u32, usize, u32)> {
         self.index.chunks_exact(16).find_map(|entry| {
-            let word = |at: usize| {
-                u32::from_be_bytes(entry[at..at + 4].try_into().expect("4-byte slice"))
-            };
+            let word =
+                |at: usize| u32::from_be_bytes(entry[at..at + 4].try_into().expect("4-byte slice"));
             (word(0) == tag).then(|| (word(4), word(8) as usize, word(12)))
         })
     }
