@@ -757,12 +757,9 @@ struct MeteredBlob<'m, R> {
 
 impl<R: Read> Read for MeteredBlob<'_, R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.inner.read(buf).inspect_err(|error| {
-            let first = self.meter.blob_error.take();
-            self.meter
-                .blob_error
-                .set(first.or_else(|| Some(error.to_string())));
-        })
+        self.inner
+            .read(buf)
+            .inspect_err(|error| note_first(&self.meter.blob_error, error))
     }
 }
 
@@ -785,12 +782,18 @@ impl<R: Read> Read for MeteredStream<'_, R> {
                 Ok(n)
             }
             Err(error) => {
-                let first = self.meter.stream_error.take();
-                self.meter
-                    .stream_error
-                    .set(first.or_else(|| Some(error.to_string())));
+                note_first(&self.meter.stream_error, &error);
                 Err(error)
             }
         }
     }
+}
+
+/// Keeps the first real error's text; `Interrupted` is retried by readers, not a failure.
+fn note_first(slot: &Cell<Option<String>>, error: &io::Error) {
+    if error.kind() == io::ErrorKind::Interrupted {
+        return;
+    }
+    let first = slot.take();
+    slot.set(first.or_else(|| Some(error.to_string())));
 }
