@@ -1234,6 +1234,22 @@ fn a_broken_rpm_database_is_a_problem() {
     );
 }
 
+#[test]
+fn an_rpm_database_whose_packages_is_a_view_is_refused() {
+    // A view could run any query, endless recursion included; rpm only ever makes a table.
+    // (This view is finite, so a regression fails the test instead of hanging it.)
+    let mut connection = rusqlite::Connection::open_in_memory().expect("in-memory SQLite");
+    connection
+        .execute_batch("CREATE VIEW Packages AS SELECT 1 AS hnum, x'00' AS blob;")
+        .expect("creating the view");
+    let database = connection.serialize("main").expect("serializing").to_vec();
+    let (packages, problems) =
+        read_packages(&captured(&[("/var/lib/rpm/rpmdb.sqlite", &database)]));
+    assert!(packages.is_empty());
+    let messages: Vec<&str> = problems.iter().map(|p| p.message.as_str()).collect();
+    assert_eq!(messages, ["no Packages table"]);
+}
+
 /// Runs `program` with `args`, panicking with the output on failure.
 fn run(program: &str, args: &[&str]) {
     let output = Command::new(program)
