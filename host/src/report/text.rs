@@ -57,7 +57,11 @@ pub fn text(report: &ScanReport, style: Style, source: impl Fn(&str) -> Option<S
             current_file = Some(finding.file.as_str());
         }
         let lines = sources.entry(finding.file.as_str()).or_insert_with(|| {
-            source(&finding.file).map(|t| t.lines().map(str::to_string).collect())
+            // An image has no source text to quote.
+            (finding.line > 0)
+                .then(|| source(&finding.file))
+                .flatten()
+                .map(|t| t.lines().map(str::to_string).collect())
         });
         let gutter = finding.line.to_string().len().max(2);
         let pad = " ".repeat(gutter);
@@ -68,14 +72,16 @@ pub fn text(report: &ScanReport, style: Style, source: impl Fn(&str) -> Option<S
             style.paint("1", &finding.rule),
             finding.message
         );
-        let _ = writeln!(
-            out,
-            "  {pad} --> {}:{}:{} ({})",
-            finding.file, finding.line, finding.column, finding.resource
-        );
+        let place = match (&finding.detail, finding.line) {
+            (Some(detail), 0) => format!("{} ({detail})", finding.file),
+            (_, 0) => finding.file.clone(),
+            _ => format!("{}:{}:{}", finding.file, finding.line, finding.column),
+        };
+        let _ = writeln!(out, "  {pad} --> {place} ({})", finding.resource);
         if let Some(line) = lines
             .as_ref()
-            .and_then(|l| l.get(finding.line.saturating_sub(1) as usize))
+            .filter(|_| finding.line > 0)
+            .and_then(|l| l.get(finding.line as usize - 1))
         {
             let start = (finding.column.max(1) as usize - 1).min(line.len());
             let width = line[start..].trim_end().chars().count().max(1);
@@ -143,8 +149,12 @@ fn summary_line(report: &ScanReport) -> String {
         1 => ", 1 error".to_string(),
         n => format!(", {n} errors"),
     };
+    let images = match s.images {
+        0 => String::new(),
+        n => format!(" · {}", plural(n, "image")),
+    };
     format!(
-        "{findings}{errors} · {} · {} · {} from {} · fail on {} and above",
+        "{findings}{errors} · {}{images} · {} · {} from {} · fail on {} and above",
         plural(s.files, "file"),
         plural(s.resources, "resource"),
         plural(s.rules, "rule"),
