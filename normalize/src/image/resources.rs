@@ -273,6 +273,15 @@ impl Located<'_> {
         }
     }
 
+    /// Records the line of a value whose detail is its parent's.
+    fn place_line(&mut self, pointer: &str, raw: &str) {
+        if let Located::Lines { raw: table, spans } = self
+            && let Some(span) = table.get(raw)
+        {
+            spans.insert(pointer.to_owned(), *span);
+        }
+    }
+
     fn into_tables(self) -> (SpanTable, DetailTable) {
         match self {
             Located::Lines { spans, .. } => (spans, DetailTable::default()),
@@ -477,6 +486,10 @@ pub(super) fn config_resource(
             };
             let field = |key: &str| entry.get(key).and_then(Value::as_str).map(str::to_owned);
             let created_by = field("created_by");
+            for key in ["created_by", "created", "comment"] {
+                let pointer = format!("/history/{i}/{key}");
+                located.place_line(&pointer, &pointer);
+            }
             located.place(
                 &format!("/history/{i}"),
                 &format!("/history/{i}"),
