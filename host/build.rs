@@ -18,6 +18,7 @@ const PACKS: &[(&str, &str, &str)] = &[
         "palisade-pack-dockerfile",
     ),
     ("aws", "plugins/aws", "palisade-pack-aws"),
+    ("image", "plugins/image", "palisade-pack-image"),
 ];
 
 const TARGET: &str = "wasm32-wasip2";

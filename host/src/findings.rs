@@ -73,10 +73,15 @@ pub struct Finding {
     pub kind: String,
     /// The file, relative to the scan root as the user gave it.
     pub file: String,
-    /// 1-based line of the offending attribute (or its nearest existing parent).
+    /// 1-based line of the offending attribute (or its nearest existing parent); 0 when the
+    /// input has no lines (a container image), where `detail` says where the value lives.
     pub line: u32,
-    /// 1-based column of that attribute.
+    /// 1-based column of that attribute (0 without a line).
     pub column: u32,
+    /// Where the value lives in an input without lines, e.g.
+    /// `layer sha256:1a2b3c4d5e6f /usr/bin/passwd`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
     pub message: String,
     /// JSON pointer into the resource's attributes.
     pub pointer: String,

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
+use palisade::normalize::image::PlatformChoice;
 use palisade::report::{self, Format, Style};
 use palisade::{Scan, ScanReport, Severity};
 
@@ -59,9 +60,19 @@ struct PluginArgs {
 
 #[derive(Args)]
 struct ScanArgs {
-    /// Files and directories to scan.
+    /// Files and directories to scan (default: the current directory, unless images are given).
     #[arg(value_name = "PATH")]
     paths: Vec<PathBuf>,
+
+    /// Scan a container image (repeatable): `oci:DIR[:TAG]` (an OCI image layout),
+    /// `docker-archive:FILE.tar` (`docker save` output), or an image config or manifest JSON
+    /// file.
+    #[arg(long = "image", value_name = "REF")]
+    images: Vec<String>,
+
+    /// The platform to scan in multi-platform images: os/arch[/variant], or `all`.
+    #[arg(long, value_name = "PLATFORM", default_value = "linux/amd64")]
+    platform: PlatformChoice,
 
     /// Report format.
     #[arg(long, default_value = "text", value_parser = ["text", "json"])]
@@ -126,6 +137,10 @@ fn scan(args: ScanArgs) -> i32 {
         Err(e) => return fail(e),
     };
     let mut scan = args.plugins.scan(args.paths.clone());
+    for image in &args.images {
+        scan = scan.image(image);
+    }
+    scan = scan.platform(args.platform.clone());
     if let Some(severity) = args.fail_on {
         scan = scan.fail_on(severity);
     }

@@ -16,6 +16,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use palisade_normalize::image::{ImageOptions, PlatformChoice};
 use palisade_normalize::{Diagnostic, Resource};
 use rayon::prelude::*;
 use serde::Serialize;
@@ -65,6 +66,8 @@ impl From<Diagnostic> for ScanError {
 pub struct Summary {
     /// Files read.
     pub files: usize,
+    /// Container images read.
+    pub images: usize,
     /// Files skipped on purpose (e.g. Helm templates).
     pub skipped_files: usize,
     pub resources: usize,
@@ -128,10 +131,21 @@ impl ScanReport {
     }
 }
 
+/// What a scan reads: files and directories, and container images.
+#[derive(Debug, Clone, Default)]
+pub struct Inputs {
+    pub paths: Vec<PathBuf>,
+    /// Image references as `--image` takes them.
+    pub images: Vec<String>,
+    pub image_options: ImageOptions,
+}
+
 /// A configured scan. Build it, then [`run`](Scan::run) it.
 #[derive(Debug, Clone, Default)]
 pub struct Scan {
     paths: Vec<PathBuf>,
+    images: Vec<String>,
+    image_options: ImageOptions,
     plugins: Vec<PathBuf>,
     default_packs: Option<bool>,
     config: Option<PathBuf>,
@@ -147,6 +161,19 @@ impl Scan {
             paths: paths.into_iter().map(Into::into).collect(),
             ..Scan::default()
         }
+    }
+
+    /// Adds a container image: `oci:DIR[:TAG]`, `docker-archive:FILE`, or an image config or
+    /// manifest JSON file.
+    pub fn image(mut self, reference: impl Into<String>) -> Scan {
+        self.images.push(reference.into());
+        self
+    }
+
+    /// Which platforms of multi-platform images are scanned (default linux/amd64).
+    pub fn platform(mut self, platform: PlatformChoice) -> Scan {
+        self.image_options.platform = platform;
+        self
     }
 
     /// Adds a plugin component file.
@@ -265,15 +292,20 @@ impl Scan {
         Ok(session)
     }
 
-    /// Loads everything and scans the paths.
+    /// Loads everything and scans the paths and images (the current directory when given
+    /// neither).
     pub fn run(&self) -> Result<ScanReport, ConfigError> {
         let session = self.load()?;
-        let paths = if self.paths.is_empty() {
+        let paths = if self.paths.is_empty() && self.images.is_empty() {
             vec![PathBuf::from(".")]
         } else {
             self.paths.clone()
         };
-        Ok(session.scan(&paths))
+        Ok(session.scan_inputs(&Inputs {
+            paths,
+            images: self.images.clone(),
+            image_options: self.image_options.clone(),
+        }))
     }
 }
 
@@ -352,7 +384,15 @@ impl Session {
 
     /// Scans files and directories with the loaded plugins.
     pub fn scan(&self, paths: &[PathBuf]) -> ScanReport {
-        let discovered = discover(paths);
+        self.scan_inputs(&Inputs {
+            paths: paths.to_vec(),
+            ..Inputs::default()
+        })
+    }
+
+    /// Scans files, directories and container images with the loaded plugins.
+    pub fn scan_inputs(&self, inputs: &Inputs) -> ScanReport {
+        let discovered = discover(&inputs.paths);
         let mut errors = self.errors.clone();
         errors.extend(discovered.diagnostics.into_iter().map(ScanError::from));
 
@@ -360,7 +400,11 @@ impl Session {
             max_file_bytes: self.config.max_file_bytes(),
             ..palisade_normalize::Limits::default()
         };
-        let jobs = jobs(&discovered.files);
+        let mut jobs = jobs(&discovered.files);
+        jobs.extend(inputs.images.iter().map(|reference| Job::Image {
+            reference,
+            options: &inputs.image_options,
+        }));
         let outputs: Vec<Normalization> = jobs.par_iter().map(|job| job.run(&limits)).collect();
         // A directory some root module in this scan follows as a local module is read through
         // that root (its resources get the `module.<name>.` prefix), not as a root of its own.
@@ -371,8 +415,10 @@ impl Session {
         let mut resources = Vec::new();
         let mut units = Vec::new();
         let mut files = 0;
+        let mut images = 0;
         for (unit, output) in outputs.into_iter().enumerate() {
             files += output.files;
+            images += output.images;
             if output
                 .root
                 .as_ref()
@@ -420,6 +466,7 @@ impl Session {
         }
         let summary = Summary {
             files,
+            images,
             skipped_files: discovered.skipped.len(),
             resources: resources.len(),
             plugins: self.plugins.len(),
@@ -543,7 +590,8 @@ impl Session {
                 kind: resource.kind.clone(),
                 file: resource.file.clone(),
                 line: span.line,
-                column: span.column,
+                column: if span.line == 0 { 0 } else { span.column },
+                detail: resource.details.locate(&f.pointer).cloned(),
                 message: f.message,
                 pointer: f.pointer,
                 plugin: plugin.info().name.clone(),
@@ -564,6 +612,11 @@ enum Job<'a> {
         display: String,
         files: usize,
     },
+    /// A container image named on the command line.
+    Image {
+        reference: &'a str,
+        options: &'a ImageOptions,
+    },
 }
 
 /// What one job produced.
@@ -572,6 +625,8 @@ struct Normalization {
     diagnostics: Vec<Diagnostic>,
     /// Files read.
     files: usize,
+    /// Images read.
+    images: usize,
     /// Canonical directories followed as local Terraform modules.
     local_modules: Vec<PathBuf>,
     /// The canonical directory of a Terraform root module.
@@ -626,6 +681,7 @@ impl Job<'_> {
                     resources,
                     diagnostics,
                     files: usize::from(read),
+                    images: 0,
                     local_modules: Vec::new(),
                     root: None,
                 }
@@ -641,8 +697,20 @@ impl Job<'_> {
                     resources: output.normalized.resources,
                     diagnostics: output.normalized.diagnostics,
                     files: *files,
+                    images: 0,
                     local_modules: output.local_modules,
                     root: Some(output.root),
+                }
+            }
+            Job::Image { reference, options } => {
+                let output = crate::image::normalize(reference, options, limits);
+                Normalization {
+                    resources: output.resources,
+                    diagnostics: output.diagnostics,
+                    files: 0,
+                    images: 1,
+                    local_modules: Vec::new(),
+                    root: None,
                 }
             }
         }

@@ -636,6 +636,7 @@ impl<'a> Template<'a> {
             end_line: attributes.end_line,
             attributes: attributes.into_json(),
             spans,
+            details: Default::default(),
         })
     }
 

@@ -1568,6 +1568,7 @@ impl<'t> Parser<'t> {
             end_line: last_line,
             attributes: json!({"stages": stage_labels, "directives": directives, "args": args}),
             spans: file_spans,
+            details: Default::default(),
         });
 
         let count = self.stages.len();
@@ -1596,6 +1597,7 @@ impl<'t> Parser<'t> {
                     "instructions": stage.instructions,
                 }),
                 spans,
+                details: Default::default(),
             });
         }
         Normalized {
@@ -2170,7 +2172,7 @@ mod tests {
         assert_eq!(instruction(&stage, 0)["commands"][1]["pipe_to"], "tar");
         assert_eq!(instruction(&stage, 0)["commands"][2].get("pipe_to"), None);
         assert_eq!(
-            stage.spans.get("/instructions/0/commands/6"),
+            stage.spans.get("/instructions/0/commands/6").copied(),
             Some(Span {
                 line: 5,
                 column: 24

@@ -155,6 +155,7 @@ fn resource(display: &str, node: Node, kind: &str, ordinal: &str) -> Resource {
         end_line: node.end_line.max(node.line),
         attributes: node.into_json(),
         spans,
+        details: Default::default(),
     }
 }
 
@@ -500,7 +501,7 @@ items:
         let normalized = run("min.json", minified);
         assert_eq!(ids(&normalized), ["Pod/default/m"]);
         assert_eq!(
-            normalized.resources[0].spans.get("/metadata/name"),
+            normalized.resources[0].spans.get("/metadata/name").copied(),
             Some(Span {
                 line: 1,
                 column: 45

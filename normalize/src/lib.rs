@@ -15,7 +15,9 @@ mod resource;
 pub mod terraform;
 pub mod yaml;
 
-pub use resource::{Diagnostic, Limits, Normalized, Resource, Span, SpanTable};
+pub use resource::{
+    DetailTable, Diagnostic, Limits, Normalized, PointerTable, Resource, Span, SpanTable,
+};
 
 use std::path::Path;
 
@@ -50,6 +52,9 @@ pub fn normalize_file(display: &str, path: &Path, text: &str, limits: &Limits) -
         }
         if cloudformation::looks_like_template(text) {
             return cloudformation::normalize(display, text, limits);
+        }
+        if image::looks_like_config(text) || image::looks_like_manifest(text) {
+            return image::normalize_json(display, text, limits);
         }
         return kubernetes::normalize(display, text, limits);
     }

@@ -11,33 +11,47 @@ pub struct Span {
     pub column: u32,
 }
 
-/// Maps JSON pointers (RFC 6901) into a resource's attributes to source positions.
-///
-/// For an object member the position is the member's key (`privileged:`), for an array element
-/// the element's first token (`- name: web`).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct SpanTable {
-    spans: HashMap<String, Span>,
+/// Maps JSON pointers (RFC 6901) into a resource's attributes to what is known about where each
+/// value came from: its source position ([`SpanTable`]) or a location detail ([`DetailTable`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PointerTable<T> {
+    entries: HashMap<String, T>,
 }
 
-impl SpanTable {
-    /// Records the position of the value at `pointer`.
-    pub fn insert(&mut self, pointer: String, span: Span) {
-        self.spans.insert(pointer, span);
+impl<T> Default for PointerTable<T> {
+    fn default() -> Self {
+        PointerTable {
+            entries: HashMap::new(),
+        }
+    }
+}
+
+/// Pointer → source position. For an object member the position is the member's key
+/// (`privileged:`), for an array element the element's first token (`- name: web`).
+pub type SpanTable = PointerTable<Span>;
+
+/// Pointer → where the value lives when the input has no lines, e.g. an image's
+/// `layer sha256:1a2b3c4d5e6f /usr/bin/passwd` or `config User`.
+pub type DetailTable = PointerTable<String>;
+
+impl<T> PointerTable<T> {
+    /// Records what is known about the value at `pointer`.
+    pub fn insert(&mut self, pointer: String, value: T) {
+        self.entries.insert(pointer, value);
     }
 
-    /// The position of the value at `pointer`, if recorded exactly.
-    pub fn get(&self, pointer: &str) -> Option<Span> {
-        self.spans.get(pointer).copied()
+    /// What is recorded for exactly `pointer`.
+    pub fn get(&self, pointer: &str) -> Option<&T> {
+        self.entries.get(pointer)
     }
 
-    /// The position of `pointer`, or of its nearest recorded parent when the value itself does
-    /// not exist (a finding about a missing field points at the object it is missing from).
-    pub fn locate(&self, pointer: &str) -> Option<Span> {
+    /// What is recorded for `pointer`, or for its nearest recorded parent when the value itself
+    /// does not exist (a finding about a missing field points at the object it is missing from).
+    pub fn locate(&self, pointer: &str) -> Option<&T> {
         let mut current = pointer;
         loop {
-            if let Some(span) = self.spans.get(current) {
-                return Some(*span);
+            if let Some(value) = self.entries.get(current) {
+                return Some(value);
             }
             if current.is_empty() {
                 return None;
@@ -51,17 +65,17 @@ impl SpanTable {
 
     /// Number of recorded pointers.
     pub fn len(&self) -> usize {
-        self.spans.len()
+        self.entries.len()
     }
 
     /// True when nothing is recorded.
     pub fn is_empty(&self) -> bool {
-        self.spans.is_empty()
+        self.entries.is_empty()
     }
 
-    /// All recorded pointers and their positions, in no particular order.
-    pub fn iter(&self) -> impl Iterator<Item = (&str, Span)> {
-        self.spans.iter().map(|(k, v)| (k.as_str(), *v))
+    /// All recorded pointers with what is recorded, in no particular order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &T)> {
+        self.entries.iter().map(|(k, v)| (k.as_str(), v))
     }
 }
 
@@ -82,13 +96,15 @@ pub struct Resource {
     pub attributes: Value,
     /// Pointer → position for every value in `attributes` that comes from the source.
     pub spans: SpanTable,
+    /// Pointer → location detail, for inputs without lines (container images).
+    pub details: DetailTable,
 }
 
 impl Resource {
     /// The position a finding at `pointer` is reported at: the value itself, else its nearest
     /// existing parent, else the resource's first line.
     pub fn locate(&self, pointer: &str) -> Span {
-        self.spans.locate(pointer).unwrap_or(Span {
+        self.spans.locate(pointer).copied().unwrap_or(Span {
             line: self.line,
             column: 1,
         })
@@ -146,12 +162,12 @@ mod tests {
         table.insert("/spec/containers/0".into(), Span { line: 9, column: 7 });
         assert_eq!(
             table.locate("/spec/containers/0/securityContext/privileged"),
-            Some(Span { line: 9, column: 7 })
+            Some(&Span { line: 9, column: 7 })
         );
-        assert_eq!(table.locate("/spec"), Some(Span { line: 5, column: 1 }));
+        assert_eq!(table.locate("/spec"), Some(&Span { line: 5, column: 1 }));
         assert_eq!(
             table.locate("/metadata/name"),
-            Some(Span { line: 1, column: 1 })
+            Some(&Span { line: 1, column: 1 })
         );
     }
 

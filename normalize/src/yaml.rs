@@ -1170,7 +1170,7 @@ mod tests {
             .map(|entry| entry.key.as_str())
             .collect();
         assert_eq!(keys, ["1", "true", "~", "[\"x\",1]", "k"]);
-        assert_eq!(spans(&node).get("/k"), at(6, 1));
+        assert_eq!(spans(&node).get("/k").copied(), at(6, 1));
     }
 
     #[test]
@@ -1185,7 +1185,7 @@ mod tests {
             node.get("k0").map(Node::to_json),
             Some(serde_json::json!(80))
         );
-        assert_eq!(spans(&node).get("/k0"), at(81, 1));
+        assert_eq!(spans(&node).get("/k0").copied(), at(81, 1));
     }
 
     #[test]
@@ -1197,9 +1197,9 @@ mod tests {
         expected.end_line = 4;
         assert_eq!(node.get("copy"), Some(&expected));
         let table = spans(&node);
-        assert_eq!(table.get("/list/0"), at(6, 5));
+        assert_eq!(table.get("/list/0").copied(), at(6, 5));
         // Inside the copy, positions are those of the anchored original.
-        assert_eq!(table.get("/list/0/x"), at(2, 3));
+        assert_eq!(table.get("/list/0/x").copied(), at(2, 3));
     }
 
     #[test]
@@ -1251,16 +1251,18 @@ mod tests {
              securityContext:\n        privileged: true\n    -   name: b\n  a~b/c: 1\n",
         );
         let table = spans(&node);
-        assert_eq!(table.get(""), at(2, 1));
-        assert_eq!(table.get("/apiVersion"), at(2, 1));
-        assert_eq!(table.get("/spec"), at(3, 1));
-        assert_eq!(table.get("/spec/containers/0"), at(5, 7));
+        assert_eq!(table.get("").copied(), at(2, 1));
+        assert_eq!(table.get("/apiVersion").copied(), at(2, 1));
+        assert_eq!(table.get("/spec").copied(), at(3, 1));
+        assert_eq!(table.get("/spec/containers/0").copied(), at(5, 7));
         assert_eq!(
-            table.get("/spec/containers/0/securityContext/privileged"),
+            table
+                .get("/spec/containers/0/securityContext/privileged")
+                .copied(),
             at(7, 9)
         );
-        assert_eq!(table.get("/spec/containers/1"), at(8, 9));
-        assert_eq!(table.get("/spec/a~0b~1c"), at(9, 3));
+        assert_eq!(table.get("/spec/containers/1").copied(), at(8, 9));
+        assert_eq!(table.get("/spec/a~0b~1c").copied(), at(9, 3));
         assert_eq!(table.len(), 11);
     }
 
@@ -1318,9 +1320,9 @@ mod tests {
     fn crlf_line_ends_count_once() {
         let node = parse_one("a: 1\r\nb: |\r\n  x\r\n  y\r\nc: \"q\r\n  r\"\r\nd: é\r\n");
         let table = spans(&node);
-        assert_eq!(table.get("/b"), at(2, 1));
-        assert_eq!(table.get("/c"), at(5, 1));
-        assert_eq!(table.get("/d"), at(7, 1));
+        assert_eq!(table.get("/b").copied(), at(2, 1));
+        assert_eq!(table.get("/c").copied(), at(5, 1));
+        assert_eq!(table.get("/d").copied(), at(7, 1));
         assert_eq!(node.get("b").map(|b| b.end_line), Some(4));
         assert_eq!(node.get("c").map(|c| c.end_line), Some(6));
         assert_eq!(node.end_line, 7);
@@ -1345,10 +1347,10 @@ mod tests {
             serde_json::json!({"a": {"b": [1, 2], "c": 7}})
         );
         let table = spans(node);
-        assert_eq!(table.get(""), at(1, 1));
-        assert_eq!(table.get("/a"), at(2, 2));
-        assert_eq!(table.get("/a/b/1"), at(3, 12));
-        assert_eq!(table.get("/a/c"), at(4, 3));
+        assert_eq!(table.get("").copied(), at(1, 1));
+        assert_eq!(table.get("/a").copied(), at(2, 2));
+        assert_eq!(table.get("/a/b/1").copied(), at(3, 12));
+        assert_eq!(table.get("/a/c").copied(), at(4, 3));
         assert_eq!((node.line, node.end_line), (1, 6));
     }
 
@@ -1363,15 +1365,15 @@ mod tests {
             serde_json::json!({"a": {"b": [true, null, "x/yé"]}, "c": -1500.0})
         );
         let table = spans(node);
-        assert_eq!(table.get("/a/b/2"), at(1, 22));
-        assert_eq!(table.get("/c"), at(1, 37));
+        assert_eq!(table.get("/a/b/2").copied(), at(1, 22));
+        assert_eq!(table.get("/c").copied(), at(1, 37));
         assert_eq!(node.end_line, 1);
     }
 
     #[test]
     fn columns_count_characters_not_bytes() {
         let node = parse_one("é: [ü, x]\n");
-        assert_eq!(spans(&node).get("/é/1"), at(1, 8));
+        assert_eq!(spans(&node).get("/é/1").copied(), at(1, 8));
         assert_eq!(node.end_line, 1);
     }
 

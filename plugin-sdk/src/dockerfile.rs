@@ -20,7 +20,8 @@
 //! }
 //! ```
 
-use crate::{Resource, Value, pointer};
+pub use crate::shell::{Invocation, program_name};
+use crate::{Resource, Value, pointer, shell};
 
 /// The kind of a build stage resource.
 pub const STAGE_KIND: &str = "dockerfile/stage";
@@ -309,44 +310,20 @@ impl<'a> Command<'a> {
     /// The program the command starts, without directory: the first word that is not a
     /// `NAME=value` assignment or a redirection (`DEBIAN_FRONTEND=x apt-get …` → `apt-get`).
     pub fn program(&self) -> Option<&'a str> {
-        let mut words = Words(self.text);
-        words.program().map(|(program, _)| program)
+        shell::program(self.text)
     }
 
     /// What the command runs once wrappers are looked through: `sudo -u app pip install x` →
-    /// `pip` with arguments `install x`. Wrappers are `sudo`, `env`, `exec`, `command`, `nice`,
-    /// `nohup`, `time` and `stdbuf`, with their options.
+    /// `pip` with arguments `install x` (see [`shell::invocation`]).
     pub fn invocation(&self) -> Option<Invocation<'a>> {
-        let mut words = Words(self.text);
-        let mut sudo = false;
-        loop {
-            let (program, _) = words.program()?;
-            // Options of the wrapper that take a separate value.
-            let takes_value: &[&str] = match program {
-                "sudo" => {
-                    sudo = true;
-                    &["-u", "-g", "-h", "-p", "-C", "-D", "-r", "-t", "-U", "-T"]
-                }
-                "env" => &["-u", "-C", "-S"],
-                "nice" => &["-n"],
-                "stdbuf" | "exec" | "command" | "nohup" | "time" => &["-a"],
-                _ => {
-                    return Some(Invocation {
-                        program,
-                        rest: words.0,
-                        sudo,
-                    });
-                }
-            };
-            while let Some(option) = words.peek().filter(|w| w.starts_with('-')) {
-                words.next();
-                if option == "--" {
-                    break;
-                }
-                if takes_value.contains(&option) {
-                    words.next();
-                }
-            }
+        shell::invocation(self.text)
+    }
+
+    /// The command as the [`shell`] module sees it, for checks shared with other formats.
+    pub fn as_shell(&self) -> shell::Command<'a> {
+        shell::Command {
+            text: self.text,
+            piped: self.is_piped(),
         }
     }
 
@@ -354,81 +331,6 @@ impl<'a> Command<'a> {
     pub fn is_piped(&self) -> bool {
         self.pipe_to.is_some()
     }
-}
-
-/// A command's program once wrappers such as `sudo` are looked through.
-#[derive(Debug, Clone, Copy)]
-pub struct Invocation<'a> {
-    /// The program without directory, e.g. `apt-get`.
-    pub program: &'a str,
-    rest: &'a str,
-    /// True when run through `sudo`.
-    pub sudo: bool,
-}
-
-impl<'a> Invocation<'a> {
-    /// The program's arguments, split at blanks (quotes kept).
-    pub fn arguments(&self) -> impl Iterator<Item = &'a str> + use<'a> {
-        self.rest.split_whitespace()
-    }
-
-    /// True when one argument is exactly `word`.
-    pub fn has_argument(&self, word: &str) -> bool {
-        self.arguments().any(|a| a == word)
-    }
-
-    /// The first argument that is not an option (`apt-get -y install x` → `install`).
-    pub fn subcommand(&self) -> Option<&'a str> {
-        self.arguments().find(|a| !a.starts_with('-'))
-    }
-}
-
-/// The words of a command, consumed from the front.
-struct Words<'a>(&'a str);
-
-impl<'a> Words<'a> {
-    fn next(&mut self) -> Option<&'a str> {
-        let rest = self.0.trim_start();
-        if rest.is_empty() {
-            self.0 = rest;
-            return None;
-        }
-        let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
-        self.0 = &rest[end..];
-        Some(&rest[..end])
-    }
-
-    fn peek(&self) -> Option<&'a str> {
-        Words(self.0).next()
-    }
-
-    /// The next word that is neither an assignment nor a redirection, as a program name
-    /// without quotes or directory; with the raw word.
-    fn program(&mut self) -> Option<(&'a str, &'a str)> {
-        loop {
-            let word = self.next()?;
-            let name_len = word
-                .bytes()
-                .position(|b| !(b.is_ascii_alphanumeric() || b == b'_'))
-                .unwrap_or(word.len());
-            let assignment = name_len > 0
-                && !word.as_bytes()[0].is_ascii_digit()
-                && word.as_bytes().get(name_len) == Some(&b'=');
-            let redirection = word
-                .trim_start_matches(|c: char| c.is_ascii_digit())
-                .starts_with(['<', '>']);
-            if assignment || redirection {
-                continue;
-            }
-            let unquoted = word.trim_matches(['"', '\'']);
-            return Some((program_name(unquoted), word));
-        }
-    }
-}
-
-/// A program path without its directory: `/usr/bin/curl` → `curl`.
-pub fn program_name(path: &str) -> &str {
-    path.rsplit('/').next().unwrap_or(path)
 }
 
 fn strings<'a>(value: &'a Value<'a>) -> impl Iterator<Item = &'a str> + use<'a> {

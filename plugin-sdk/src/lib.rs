@@ -43,9 +43,12 @@
 
 pub mod aws;
 pub mod dockerfile;
+pub mod image;
 pub mod kubernetes;
 pub mod log;
 pub mod pointer;
+pub mod secrets;
+pub mod shell;
 #[cfg(feature = "testing")]
 pub mod testing;
 

@@ -57,7 +57,11 @@ pub fn text(report: &ScanReport, style: Style, source: impl Fn(&str) -> Option<S
             current_file = Some(finding.file.as_str());
         }
         let lines = sources.entry(finding.file.as_str()).or_insert_with(|| {
-            source(&finding.file).map(|t| t.lines().map(str::to_string).collect())
+            // An image has no source text to quote.
+            (finding.line > 0)
+                .then(|| source(&finding.file))
+                .flatten()
+                .map(|t| t.lines().map(str::to_string).collect())
         });
         let gutter = finding.line.to_string().len().max(2);
         let pad = " ".repeat(gutter);
@@ -68,23 +72,24 @@ pub fn text(report: &ScanReport, style: Style, source: impl Fn(&str) -> Option<S
             style.paint("1", &finding.rule),
             finding.message
         );
-        let _ = writeln!(
-            out,
-            "  {pad} --> {}:{}:{} ({})",
-            finding.file, finding.line, finding.column, finding.resource
-        );
+        let place = match (&finding.detail, finding.line) {
+            (Some(detail), 0) => format!("{} [{detail}]", finding.file),
+            (_, 0) => finding.file.clone(),
+            _ => format!("{}:{}:{}", finding.file, finding.line, finding.column),
+        };
+        let _ = writeln!(out, "  {pad} --> {place} ({})", finding.resource);
         if let Some(line) = lines
             .as_ref()
-            .and_then(|l| l.get(finding.line.saturating_sub(1) as usize))
+            .filter(|_| finding.line > 0)
+            .and_then(|l| l.get(finding.line as usize - 1))
         {
-            let start = (finding.column.max(1) as usize - 1).min(line.len());
-            let width = line[start..].trim_end().chars().count().max(1);
+            let (shown, offset, width) = snippet(line, finding.column);
             let _ = writeln!(out, "  {pad} |");
-            let _ = writeln!(out, "  {:>gutter$} | {line}", finding.line);
+            let _ = writeln!(out, "  {:>gutter$} | {shown}", finding.line);
             let _ = writeln!(
                 out,
                 "  {pad} | {}{}",
-                " ".repeat(line[..start].chars().count()),
+                " ".repeat(offset),
                 style.paint("1;31", &"^".repeat(width))
             );
         }
@@ -124,6 +129,33 @@ pub fn text(report: &ScanReport, style: Style, source: impl Fn(&str) -> Option<S
     out
 }
 
+/// Most characters of a source line quoted; longer lines (minified JSON) are cut around the
+/// column.
+const SNIPPET_CHARS: usize = 100;
+
+/// The part of `line` to quote, and where (in characters) and how wide the marker under the
+/// value at 1-based character `column` goes.
+fn snippet(line: &str, column: u32) -> (String, usize, usize) {
+    let chars: Vec<char> = line.trim_end().chars().collect();
+    let at = (column.max(1) as usize - 1).min(chars.len());
+    let from = if chars.len() > SNIPPET_CHARS {
+        at.saturating_sub(SNIPPET_CHARS / 5)
+    } else {
+        0
+    };
+    let to = chars.len().min(from + SNIPPET_CHARS);
+    let mut shown = String::new();
+    if from > 0 {
+        shown.push('…');
+    }
+    shown.extend(&chars[from..to]);
+    if to < chars.len() {
+        shown.push('…');
+    }
+    let offset = usize::from(from > 0) + at - from;
+    (shown, offset, to.saturating_sub(at).max(1))
+}
+
 fn summary_line(report: &ScanReport) -> String {
     let s = &report.summary;
     let counts: Vec<String> = s
@@ -143,8 +175,12 @@ fn summary_line(report: &ScanReport) -> String {
         1 => ", 1 error".to_string(),
         n => format!(", {n} errors"),
     };
+    let images = match s.images {
+        0 => String::new(),
+        n => format!(" · {}", plural(n, "image")),
+    };
     format!(
-        "{findings}{errors} · {} · {} · {} from {} · fail on {} and above",
+        "{findings}{errors} · {}{images} · {} · {} from {} · fail on {} and above",
         plural(s.files, "file"),
         plural(s.resources, "resource"),
         plural(s.rules, "rule"),
@@ -158,5 +194,36 @@ fn plural(n: usize, noun: &str) -> String {
         format!("1 {noun}")
     } else {
         format!("{n} {noun}s")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::snippet;
+
+    #[test]
+    fn snippets_mark_the_value_by_characters() {
+        // A multi-byte character before the value must not shift or break the marker.
+        assert_eq!(
+            snippet("  naïve: true  ", 10),
+            ("  naïve: true".to_owned(), 9, 4)
+        );
+    }
+
+    #[test]
+    fn long_lines_are_cut_around_the_value() {
+        let line = format!(
+            "{{{}\"User\":\"root\"{}}}",
+            "x".repeat(300),
+            "y".repeat(300)
+        );
+        let (shown, offset, width) = snippet(&line, 302);
+        assert!(shown.starts_with('…') && shown.ends_with('…'), "{shown}");
+        assert_eq!(shown.chars().count(), 102);
+        assert_eq!(
+            shown.chars().skip(offset).take(6).collect::<String>(),
+            "\"User\""
+        );
+        assert_eq!(offset + width, 101);
     }
 }

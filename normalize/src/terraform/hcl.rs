@@ -912,6 +912,7 @@ impl<'l> Tree<'l> {
             end_line: block.end_line.max(block.at.line),
             attributes: Json::Object(attributes),
             spans,
+            details: Default::default(),
         });
     }
 

@@ -496,6 +496,7 @@ impl<'a> Reader<'a> {
             end_line: entry.end_line.max(entry.line),
             attributes,
             spans,
+            details: Default::default(),
         });
     }
 }

@@ -1,6 +1,6 @@
 //! `docker/add-instead-of-copy`: local files are copied with `COPY`, not `ADD`.
 
-use palisade_sdk::{Report, Resource, Rule, Severity, dockerfile};
+use palisade_sdk::{Report, Resource, Rule, Severity, dockerfile, secrets};
 
 pub const RULE: Rule = Rule {
     id: "docker/add-instead-of-copy",
@@ -27,7 +27,7 @@ fn check(resource: &Resource, report: &mut Report) {
             let source = source.trim_matches(['"', '\'']);
             !(super::add_remote_url::is_remote(source)
                 || is_archive(source)
-                || super::is_placeholder(source))
+                || secrets::is_placeholder(source, secrets::References::Shell))
         });
         if let Some(source) = local {
             report.finding(

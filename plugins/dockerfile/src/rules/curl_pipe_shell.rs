@@ -1,7 +1,7 @@
 //! `docker/curl-pipe-shell`: downloaded scripts must not be piped straight into a shell.
 
-use palisade_sdk::dockerfile::{Command, Invocation};
-use palisade_sdk::{Report, Resource, Rule, Severity, dockerfile};
+use palisade_sdk::dockerfile::Command;
+use palisade_sdk::{Report, Resource, Rule, Severity, dockerfile, shell};
 
 pub const RULE: Rule = Rule {
     id: "docker/curl-pipe-shell",
@@ -34,116 +34,14 @@ or use `ADD --checksum=sha256:<digest> <url> <dest>`, or a distribution package.
 
 fn check(resource: &Resource, report: &mut Report) {
     let mut commands: Vec<Command> = Vec::new();
+    let mut scripts: Vec<shell::Command> = Vec::new();
     for instruction in dockerfile::instructions(resource) {
         commands.clear();
         commands.extend(instruction.commands());
-        for (k, command) in commands.iter().enumerate() {
-            let Some(invocation) = command.invocation() else {
-                continue;
-            };
-            if is_download(invocation.program) && command.is_piped() {
-                // Follow the pipeline to its end.
-                let runner = commands[k + 1..]
-                    .iter()
-                    .scan(true, |piped, next| {
-                        let still = std::mem::replace(piped, next.is_piped());
-                        still.then_some(next)
-                    })
-                    .filter_map(Command::invocation)
-                    .find(runs_stdin);
-                if let Some(runner) = runner {
-                    report.finding(
-                        command.pointer(),
-                        format!(
-                            "`{}` output is piped into `{}`, which runs it unchecked",
-                            invocation.program, runner.program
-                        ),
-                    );
-                }
-            } else if is_interpreter(invocation.program) && runs_download(command.text) {
-                report.finding(
-                    command.pointer(),
-                    format!(
-                        "`{}` runs a script downloaded in the same command, unchecked",
-                        invocation.program
-                    ),
-                );
-            }
-        }
-    }
-}
-
-fn is_download(program: &str) -> bool {
-    matches!(program, "curl" | "wget")
-}
-
-/// Shells and script interpreters.
-fn is_interpreter(program: &str) -> bool {
-    const PROGRAMS: &[&str] = &[
-        "sh",
-        "bash",
-        "zsh",
-        "ash",
-        "dash",
-        "ksh",
-        "mksh",
-        "fish",
-        "busybox",
-        "perl",
-        "ruby",
-        "node",
-        "nodejs",
-        "php",
-        "pwsh",
-        "powershell",
-    ];
-    PROGRAMS.contains(&program) || program.starts_with("python")
-}
-
-/// True when an interpreter runs what it reads on standard input, rather than a program given
-/// as an argument (`-c`, `-e`, `-m`).
-fn runs_stdin(invocation: &Invocation) -> bool {
-    is_interpreter(invocation.program)
-        && !invocation.arguments().any(|argument| {
-            matches!(
-                argument,
-                "-c" | "-e" | "-E" | "-m" | "-r" | "--eval" | "-Command"
-            )
-        })
-}
-
-/// True when a command's text runs the output of a download: `$(curl …)`, `` `wget …` ``,
-/// `<(curl …)`.
-fn runs_download(text: &str) -> bool {
-    ["$(", "`", "<("].iter().any(|opening| {
-        text.match_indices(opening).any(|(at, _)| {
-            let inner = text[at + opening.len()..].trim_start();
-            let program = inner.split_whitespace().next().unwrap_or("");
-            is_download(dockerfile::program_name(program))
-        })
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn downloads_run_by_a_shell_are_recognized() {
-        assert!(runs_download(r#"sh -c "$(curl -fsSL https://x)""#));
-        assert!(runs_download("bash <(wget -qO- https://x)"));
-        assert!(runs_download("sh -c \"` /usr/bin/curl https://x`\""));
-        assert!(!runs_download("sh -c \"$(cat /tmp/x)\""));
-        assert!(!runs_download("bash /tmp/install.sh"));
-    }
-
-    #[test]
-    fn interpreters_include_versioned_pythons() {
-        for program in ["sh", "bash", "python3", "python3.12", "node", "perl"] {
-            assert!(is_interpreter(program), "{program}");
-        }
-        for program in ["tar", "tee", "jq", "gpg", "sha256sum"] {
-            assert!(!is_interpreter(program), "{program}");
+        scripts.clear();
+        scripts.extend(commands.iter().map(Command::as_shell));
+        for download in shell::unchecked_downloads(&scripts) {
+            report.finding(commands[download.index].pointer(), download.message());
         }
     }
 }

@@ -38,18 +38,6 @@ pub const ALL: &[palisade_sdk::Rule] = &[
     missing_healthcheck::RULE,
 ];
 
-/// True when `value` still holds a variable reference or template placeholder (`$VAR`,
-/// `${VAR}`, `{{ … }}`), whose real value is only known at build time.
-fn is_placeholder(value: &str) -> bool {
-    value.contains("{{")
-        || value.match_indices('$').any(|(at, _)| {
-            value[at + 1..]
-                .bytes()
-                .next()
-                .is_some_and(|b| b == b'{' || b == b'_' || b.is_ascii_alphabetic())
-        })
-}
-
 /// The subcommand of an `apt-get`/`apt` invocation (`apt-get -o A=b -y install x` → `install`):
 /// the first argument that is neither an option nor the value of `-o`, `-c` or `-t`.
 fn apt_subcommand<'a>(invocation: &Invocation<'a>) -> Option<&'a str> {
@@ -113,15 +101,5 @@ mod tests {
                 rule.id
             );
         }
-    }
-
-    #[test]
-    fn placeholders_are_recognized() {
-        assert!(is_placeholder("${TOKEN}"));
-        assert!(is_placeholder("$TOKEN"));
-        assert!(is_placeholder("{{ token }}"));
-        assert!(!is_placeholder("hunter2"));
-        assert!(!is_placeholder("s3cr3t$"));
-        assert!(!is_placeholder("$1"));
     }
 }

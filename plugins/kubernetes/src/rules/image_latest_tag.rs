@@ -1,6 +1,6 @@
 //! `k8s/image-latest-tag`: container images must be pinned to a version or digest.
 
-use palisade_sdk::{Report, Resource, Rule, Severity, kubernetes};
+use palisade_sdk::{Report, Resource, Rule, Severity, kubernetes, secrets};
 
 pub const RULE: Rule = Rule {
     id: "k8s/image-latest-tag",
@@ -25,7 +25,7 @@ deliberately, e.g. with Renovate or Dependabot.",
 fn check(resource: &Resource, report: &mut Report) {
     for container in kubernetes::containers(resource) {
         let image = container.image();
-        if image.is_empty() || super::is_placeholder(image) {
+        if image.is_empty() || secrets::is_placeholder(image, secrets::References::Enclosed) {
             continue;
         }
         let message = match pin(image) {

@@ -55,14 +55,6 @@ fn is_windows(pod: &PodSpec) -> bool {
     pod.get(&["os", "name"]).as_str() == Some("windows")
 }
 
-/// True when `value` holds a variable reference or template placeholder (`$(VAR)`, `${VAR}`,
-/// `{{ … }}`), whose real value is only known at deploy time.
-fn is_placeholder(value: &str) -> bool {
-    // Most values hold neither `$` nor `{`: one quick scan rules them out.
-    value.contains(['$', '{'])
-        && (value.contains("$(") || value.contains("${") || value.contains("{{"))
-}
-
 /// A Linux capability name without its optional `CAP_` prefix, e.g. `SYS_ADMIN`.
 fn capability_name(raw: &str) -> &str {
     let raw = raw.trim();
