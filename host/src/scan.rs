@@ -401,9 +401,13 @@ impl Session {
             ..palisade_normalize::Limits::default()
         };
         let mut jobs = jobs(&discovered.files);
+        let image_options = ImageOptions {
+            layer_limits: self.config.layer_limits(),
+            ..inputs.image_options.clone()
+        };
         jobs.extend(inputs.images.iter().map(|reference| Job::Image {
             reference,
-            options: &inputs.image_options,
+            options: &image_options,
         }));
         let outputs: Vec<Normalization> = jobs.par_iter().map(|job| job.run(&limits)).collect();
         // A directory some root module in this scan follows as a local module is read through

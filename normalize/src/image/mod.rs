@@ -15,6 +15,7 @@
 //! Every blob is checked against the digest and size its descriptor gives before anything read
 //! from it counts; a mismatch is an error for that image and the rest of the scan goes on.
 
+mod filesystem;
 pub mod layers;
 mod model;
 pub mod packages;
@@ -23,11 +24,15 @@ mod store;
 
 use std::io::Read;
 
+pub use filesystem::{FILESYSTEM_KIND, PACKAGES_KIND};
 pub use model::{Platform, PlatformChoice};
-pub use resources::{looks_like_config, looks_like_manifest, normalize_json};
+pub use resources::{
+    CONFIG_KIND, MANIFEST_KIND, looks_like_config, looks_like_manifest, normalize_json,
+};
 pub use store::{DockerArchive, OciLayout, Verified, open_local};
 
 use crate::{Diagnostic, Normalized};
+use layers::LayerLimits;
 
 /// Largest manifest, index or config read, in bytes (the distribution spec's own cap is 4 MiB).
 pub const MAX_MANIFEST_BYTES: u64 = 8 * 1024 * 1024;
@@ -84,6 +89,8 @@ pub trait ImageStore {
 pub struct ImageOptions {
     /// Which platforms of a multi-platform index are scanned.
     pub platform: PlatformChoice,
+    /// Caps on what an image's layers may expand to.
+    pub layer_limits: LayerLimits,
 }
 
 /// Normalizes every image `store` names (each platform chosen by `options`) into resources.

@@ -4,6 +4,7 @@
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
+use super::layers::Compression;
 use super::model::{self, Descriptor, Index, Manifest, Platform, PlatformChoice, short};
 use super::store::read_verified;
 use super::{Fetched, ImageOptions, ImageStore, diagnostic};
@@ -75,7 +76,15 @@ fn read_document(
                     index_digest: None,
                     platform: None,
                 });
-                read_image(store, &manifest, &json, fetched.digest, placement, out);
+                read_image(
+                    store,
+                    &manifest,
+                    &json,
+                    fetched.digest,
+                    placement,
+                    options,
+                    out,
+                );
             }
             Err(error) => out.diagnostics.push(diagnostic(
                 &display,
@@ -175,6 +184,7 @@ fn read_image(
     manifest_json: &Value,
     manifest_digest: Option<String>,
     placement: Placement,
+    options: &ImageOptions,
     out: &mut Normalized,
 ) {
     let display = store.display().to_owned();
@@ -230,6 +240,7 @@ fn read_image(
         &mut Located::Details(DetailTable::default()),
         &display,
     ));
+    super::filesystem::read_layers(store, manifest, &image, &options.layer_limits, out);
 }
 
 /// What the resources of one image share.
@@ -537,7 +548,9 @@ pub(super) fn manifest_resource(
         .map(|(i, layer)| {
             let mut value = descriptor(layer);
             let media_type = layer.get("mediaType").and_then(Value::as_str).unwrap_or("");
-            value["compression"] = json!(compression(media_type));
+            value["compression"] = json!(
+                Compression::from_media_type(media_type).map_or("unknown", Compression::as_str)
+            );
             let digest = layer.get("digest").and_then(Value::as_str).unwrap_or("");
             located.place(&format!("/layers/{i}"), &format!("/layers/{i}"), || {
                 format!("layer {}", short(digest))
@@ -577,17 +590,6 @@ pub(super) fn manifest_resource(
         "total_size": total_size,
     });
     resource(image, MANIFEST_KIND, file, attributes, located)
-}
-
-/// A layer media type's compression, as the manifest says it.
-fn compression(media_type: &str) -> &'static str {
-    if media_type.ends_with("+zstd") || media_type.ends_with(".zstd") {
-        "zstd"
-    } else if media_type.ends_with("+gzip") || media_type.ends_with(".gzip") {
-        "gzip"
-    } else {
-        "none"
-    }
 }
 
 /// A JSON pointer reference token (RFC 6901).
