@@ -389,8 +389,9 @@ fn a_multi_platform_index_scans_the_platform_asked_for() {
         );
         report
     };
+    // Config, manifest, file system and packages for each image scanned.
     let report = scan("linux/amd64");
-    assert_eq!(report["summary"]["resources"], 2, "{report:#}");
+    assert_eq!(report["summary"]["resources"], 4, "{report:#}");
     assert_eq!(findings_of(&report, "oci:layout:multi"), []);
     let report = scan("linux/arm64");
     assert_eq!(
@@ -398,7 +399,7 @@ fn a_multi_platform_index_scans_the_platform_asked_for() {
         ["image/run-as-root"]
     );
     let report = scan("all");
-    assert_eq!(report["summary"]["resources"], 4, "{report:#}");
+    assert_eq!(report["summary"]["resources"], 8, "{report:#}");
     let report = scan("linux/s390x");
     let errors = errors(&report);
     assert_eq!(errors.len(), 1, "{errors:#?}");
@@ -449,4 +450,266 @@ fn unreadable_image_references_are_errors_that_name_the_reason() {
         assert_eq!(file, want_file);
         assert!(message.contains(want), "{message:?} should say {want:?}");
     }
+}
+
+/// A gzip-compressed tar layer of regular files and directories, plus raw `(path, link)`
+/// symlinks written byte for byte (the `tar` crate refuses `..` in paths it sets itself).
+fn gzip_layer(files: &[(&str, u32, &[u8])], raw_links: &[(&str, &str)]) -> Vec<u8> {
+    let mut builder = tar::Builder::new(Vec::new());
+    for (path, mode, data) in files {
+        let mut header = tar::Header::new_gnu();
+        header.set_entry_type(if path.ends_with('/') {
+            tar::EntryType::Directory
+        } else {
+            tar::EntryType::Regular
+        });
+        header.set_mode(*mode);
+        header.set_size(data.len() as u64);
+        builder
+            .append_data(&mut header, path, *data)
+            .expect("writing to memory");
+    }
+    for (path, link) in raw_links {
+        let mut header = tar::Header::new_gnu();
+        let gnu = header.as_gnu_mut().expect("a GNU header");
+        gnu.name[..path.len()].copy_from_slice(path.as_bytes());
+        gnu.linkname[..link.len()].copy_from_slice(link.as_bytes());
+        header.set_entry_type(tar::EntryType::Symlink);
+        header.set_mode(0o777);
+        header.set_size(0);
+        header.set_cksum();
+        builder.append(&header, &[][..]).expect("writing to memory");
+    }
+    let tar = builder.into_inner().expect("writing to memory");
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    std::io::Write::write_all(&mut encoder, &tar).expect("writing to memory");
+    encoder.finish().expect("writing to memory")
+}
+
+/// A hardened config whose `rootfs.diff_ids` count matches `layers` (values unchecked here:
+/// the layers' own digests are what the scan verifies).
+fn hardened_with_layers(layers: usize) -> Value {
+    let mut config = hardened();
+    config["rootfs"]["diff_ids"] = json!(vec![format!("sha256:{}", "0".repeat(64)); layers]);
+    config
+}
+
+const GZIP_LAYER: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
+
+/// The paths that file-system findings name, per rule.
+fn file_findings(report: &Value, file: &str) -> Vec<(String, String)> {
+    findings_of(report, file)
+        .into_iter()
+        .filter_map(|(rule, detail)| {
+            let path = detail.rsplit(' ').next()?.to_owned();
+            path.starts_with('/').then_some((rule, path))
+        })
+        .collect()
+}
+
+#[test]
+fn umoci_layers_give_the_merged_tree_with_real_packages_and_a_deleted_secret_gone() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let image = Umoci::new(dir.path(), "app");
+    image
+        .layer(|rootfs| {
+            let make = |path: &str, text: &str, mode: u32| {
+                let path = rootfs.join(path);
+                std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+                std::fs::write(&path, text).expect("write");
+                std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(mode))
+                    .expect("chmod");
+            };
+            // This machine's own dpkg database: real package names and versions.
+            let status = std::fs::read_to_string("/var/lib/dpkg/status").expect("dpkg status");
+            make("var/lib/dpkg/status", &status, 0o644);
+            make("usr/local/bin/escalate", "#!/bin/sh\n", 0o4755);
+            make("srv/shared.txt", "anyone may write\n", 0o666);
+            make("app/.env", "API_TOKEN=abc\n", 0o600);
+            make(
+                "root/.ssh/id_rsa",
+                "-----BEGIN RSA PRIVATE KEY-----\nMIIEow\n-----END RSA PRIVATE KEY-----\n",
+                0o600,
+            );
+        })
+        .layer(|rootfs| {
+            std::fs::remove_file(rootfs.join("root/.ssh/id_rsa")).expect("delete the key");
+        })
+        .config(&["--config.user", "1000"]);
+    // The same image with zstd layers, converted by skopeo.
+    tool(
+        "skopeo",
+        &[
+            "copy",
+            "--quiet",
+            "--dest-compress-format",
+            "zstd",
+            "oci:layout:app",
+            "oci:zstd:app",
+        ],
+        dir.path(),
+    );
+    let (code, report, stderr) = scan_json(
+        &["--image", "oci:layout:app", "--image", "oci:zstd:app"],
+        dir.path(),
+    );
+    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(errors(&report), []);
+    let expected = [
+        ("image/secret-files", "/app/.env"),
+        ("image/setuid-binaries", "/usr/local/bin/escalate"),
+        ("image/world-writable-files", "/srv/shared.txt"),
+    ]
+    .map(|(rule, path)| (rule.to_owned(), path.to_owned()));
+    let gzip = file_findings(&report, "oci:layout:app");
+    assert_eq!(gzip, expected, "the deleted key is not in the image");
+    assert_eq!(file_findings(&report, "oci:zstd:app"), expected);
+
+    // What the packs were given: the real packages, and the key's removal on record.
+    let reference = format!("oci:{}:app", dir.path().join("zstd").display());
+    let resources = palisade::image::normalize(
+        &reference,
+        &palisade::normalize::image::ImageOptions::default(),
+        &palisade::normalize::Limits::default(),
+    );
+    assert_eq!(resources.diagnostics, []);
+    let of_kind = |kind: &str| {
+        resources
+            .resources
+            .iter()
+            .find(|r| r.kind == kind)
+            .unwrap_or_else(|| panic!("no {kind}"))
+            .attributes
+            .clone()
+    };
+    let manifest = of_kind("image/manifest");
+    assert!(
+        manifest["layers"]
+            .as_array()
+            .expect("layers")
+            .iter()
+            .all(|l| l["compression"] == "zstd"),
+        "{manifest:#}"
+    );
+    let packages = of_kind("image/packages");
+    let bash_version = Command::new("dpkg-query")
+        .args(["-W", "-f=${Version}", "bash"])
+        .output()
+        .expect("dpkg-query");
+    let bash_version = String::from_utf8(bash_version.stdout).expect("utf-8");
+    assert!(
+        packages["packages"]
+            .as_array()
+            .expect("packages")
+            .iter()
+            .any(|p| {
+                p["name"] == "bash"
+                    && p["version"] == bash_version.as_str()
+                    && p["manager"] == "dpkg"
+            }),
+        "bash {bash_version} in {packages:#}"
+    );
+    let filesystem = of_kind("image/filesystem");
+    let removed = filesystem["removed"].as_array().expect("removed");
+    assert!(
+        removed
+            .iter()
+            .any(|r| r["path"] == "/root/.ssh/id_rsa" && r["layer"] == 0 && r["removed_in"] == 1),
+        "{removed:#?}"
+    );
+    let files = filesystem["files"].as_array().expect("files");
+    assert!(!files.iter().any(|f| f["path"] == "/root/.ssh/id_rsa"));
+}
+
+#[test]
+fn hostile_layers_are_errors_and_the_rest_of_the_scan_goes_on() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut layout = Layout::new(&dir.path().join("layout"));
+    // Entries that climb out of the image: reported, never applied; the layer's other files are.
+    let traversal = layout.blob(
+        GZIP_LAYER,
+        &gzip_layer(
+            &[("app/", 0o755, b""), ("app/run.sh", 0o777, b"#!/bin/sh\n")],
+            &[
+                ("../../etc/cron.d/evil", "x"),
+                ("app/escape", "../../../../../etc/shadow"),
+            ],
+        ),
+    );
+    let image = layout.image(&hardened_with_layers(1), &[traversal]);
+    layout.tag("traversal", image);
+    // A decompression bomb: 64 MiB of zeros in a blob of a few dozen KiB, over the 16 MiB cap
+    // the config below sets.
+    let zeros = vec![0u8; 64 << 20];
+    let bomb = layout.blob(GZIP_LAYER, &gzip_layer(&[("zeros", 0o644, &zeros)], &[]));
+    assert!(bomb["size"].as_u64().expect("size") < 1 << 20);
+    let image = layout.image(&hardened_with_layers(1), &[bomb]);
+    layout.tag("bomb", image);
+    // A layer whose bytes were changed after it was pushed.
+    let good = gzip_layer(&[("srv/", 0o755, b""), ("srv/open.txt", 0o666, b"x")], &[]);
+    let corrupt = layout.blob(GZIP_LAYER, &good);
+    let path = blob_path(&layout.dir, corrupt["digest"].as_str().expect("digest"));
+    let mut bytes = std::fs::read(&path).expect("blob");
+    let last = bytes.len() - 9;
+    bytes[last] ^= 0xff;
+    std::fs::write(&path, bytes).expect("corrupt");
+    let mut root = hardened_with_layers(1);
+    root["config"]["User"] = json!("root");
+    let image = layout.image(&root, &[corrupt]);
+    layout.tag("corrupt", image);
+    std::fs::write(
+        dir.path().join("palisade.toml"),
+        "[limits]\nmax-image-mib = 16\n",
+    )
+    .expect("config");
+    std::fs::write(dir.path().join("Dockerfile"), "FROM alpine:3.20\n").expect("Dockerfile");
+
+    let (code, report, stderr) = scan_json(
+        &[
+            ".",
+            "--image",
+            "oci:layout:traversal",
+            "--image",
+            "oci:layout:bomb",
+            "--image",
+            "oci:layout:corrupt",
+        ],
+        dir.path(),
+    );
+    assert_eq!(code, 2, "{stderr}");
+    let errors = errors(&report);
+    let has = |file: &str, text: &str| {
+        errors
+            .iter()
+            .any(|(f, message)| f == file && message.contains(text))
+    };
+    for (file, text) in [
+        ("oci:layout:traversal", "`../../etc/cron.d/evil`"),
+        ("oci:layout:traversal", "`app/escape`"),
+        ("oci:layout:bomb", "more than 16 MiB decompressed"),
+        ("oci:layout:corrupt", "does not match its digest"),
+    ] {
+        assert!(
+            has(file, text),
+            "no error with {text:?} for {file}: {errors:#?}"
+        );
+    }
+    // The traversal image is still judged on what it safely holds.
+    assert_eq!(
+        file_findings(&report, "oci:layout:traversal"),
+        [(
+            "image/world-writable-files".to_owned(),
+            "/app/run.sh".to_owned()
+        )]
+    );
+    // The corrupt image's config is judged; its unverifiable file system is not.
+    assert_eq!(
+        rules_of(&findings_of(&report, "oci:layout:corrupt")),
+        ["image/run-as-root"]
+    );
+    // And the Dockerfile beside them is reported as usual.
+    assert!(
+        rules_of(&findings_of(&report, "./Dockerfile")).contains(&"docker/run-as-root"),
+        "{report:#}"
+    );
 }
