@@ -713,3 +713,72 @@ fn hostile_layers_are_errors_and_the_rest_of_the_scan_goes_on() {
         "{report:#}"
     );
 }
+
+#[test]
+fn the_example_image_is_what_its_script_writes_and_gives_findings_where_the_readme_says() {
+    let workspace = support::workspace();
+    // The committed layout is the script's output: same layer contents (the uncompressed tars'
+    // digests, whatever zlib compressed them), same config.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let fresh = dir.path().join("layout");
+    let status = Command::new("python3")
+        .arg(workspace.join("examples/image/build.py"))
+        .arg(&fresh)
+        .status()
+        .expect("python3 runs the example script");
+    assert!(status.success());
+    let config_of = |layout: &Path| {
+        let index = read_json(&layout.join("index.json"));
+        let manifest = read_json(&blob_path(
+            layout,
+            index["manifests"][0]["digest"].as_str().expect("digest"),
+        ));
+        read_json(&blob_path(
+            layout,
+            manifest["config"]["digest"].as_str().expect("digest"),
+        ))
+    };
+    assert_eq!(
+        config_of(&fresh),
+        config_of(&workspace.join("examples/image/layout")),
+        "run examples/image/build.py and commit its output"
+    );
+
+    let (code, report, stderr) =
+        scan_json(&["--image", "oci:examples/image/layout:demo"], &workspace);
+    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(errors(&report), []);
+    let found = findings_of(&report, "oci:examples/image/layout:demo");
+    for expected in [
+        ("image/run-as-root", "config User"),
+        ("image/secret-in-env", "config Env AWS_ACCESS_KEY_ID"),
+        ("image/ssh-port-exposed", "config ExposedPorts 22/tcp"),
+        (
+            "image/curl-pipe-shell",
+            "history 1 (layer sha256:37b0dc831959)",
+        ),
+        ("image/secret-files", "layer sha256:37b0dc831959 /app/.env"),
+        (
+            "image/setuid-binaries",
+            "layer sha256:37b0dc831959 /usr/local/bin/backup-helper",
+        ),
+        (
+            "image/world-writable-files",
+            "layer sha256:37b0dc831959 /app/uploads",
+        ),
+        (
+            "image/package-manager-cache",
+            "layer sha256:37b0dc831959 /var/lib/apt/lists",
+        ),
+    ] {
+        let expected = (expected.0.to_owned(), expected.1.to_owned());
+        assert!(found.contains(&expected), "{expected:?} in {found:#?}");
+    }
+    // The key the last layer deletes is gone; the allowed setuid tools are not reported.
+    assert!(
+        !found
+            .iter()
+            .any(|(_, detail)| detail.contains("id_ed25519") || detail.ends_with("/usr/bin/su")),
+        "{found:#?}"
+    );
+}
