@@ -595,7 +595,7 @@ impl Session {
                 file: resource.file.clone(),
                 line: span.line,
                 column: if span.line == 0 { 0 } else { span.column },
-                detail: resource.details.locate(&f.pointer).cloned(),
+                detail: resource.detail(&f.pointer),
                 message: f.message,
                 pointer: f.pointer,
                 plugin: plugin.info().name.clone(),

@@ -180,19 +180,21 @@ fn hardened() -> Value {
     )
 }
 
-/// The findings of one image input: (rule, detail or line).
-fn findings_of(report: &Value, file: &str) -> Vec<(String, String)> {
+/// The findings of one input: (rule, where). An image's findings are told apart by their
+/// detail (`REFERENCE › config User`), a file's by its path (`line N`).
+fn findings_of(report: &Value, input: &str) -> Vec<(String, String)> {
     let mut found: Vec<(String, String)> = report["findings"]
         .as_array()
         .expect("findings")
         .iter()
-        .filter(|f| f["file"] == file)
-        .map(|f| {
-            let place = match f["line"].as_u64() {
-                Some(0) | None => f["detail"].as_str().unwrap_or("").to_owned(),
-                Some(line) => format!("line {line}"),
+        .filter_map(|f| {
+            let place = match f["detail"].as_str() {
+                Some(detail) if detail == input => String::new(),
+                Some(detail) => detail.strip_prefix(&format!("{input} › "))?.to_owned(),
+                None if f["file"] == input => format!("line {}", f["line"]),
+                None => return None,
             };
-            (f["rule"].as_str().expect("rule").to_owned(), place)
+            Some((f["rule"].as_str().expect("rule").to_owned(), place))
         })
         .collect();
     found.sort();
@@ -286,6 +288,15 @@ fn an_image_built_with_umoci_gives_the_same_findings_as_layout_archive_and_confi
     }
     let archive = findings_of(&report, "docker-archive:app.tar");
     assert_eq!(archive, layout, "the archive holds the same image");
+    // An image on disk is a file like the others: the layout directory, the archive.
+    let mut files: Vec<&str> = report["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter_map(|f| f["file"].as_str())
+        .collect();
+    files.dedup();
+    assert_eq!(files, [config_arg.as_str(), "app.tar", "layout"]);
     // The bare config is a JSON file: its findings have lines.
     let bare = findings_of(&report, &config_arg);
     assert_eq!(rules_of(&bare), expected_rules, "{bare:#?}");

@@ -94,7 +94,7 @@ fn layer_name(image: &Image, layer: usize) -> String {
 
 fn filesystem_resource(image: &Image, merged: &Merged) -> Resource {
     let mut details = DetailTable::default();
-    details.insert(String::new(), "file system".to_owned());
+    details.insert(String::new(), image.reference.clone());
     let layers: Vec<Value> = merged
         .layers
         .iter()
@@ -170,7 +170,7 @@ fn filesystem_resource(image: &Image, merged: &Merged) -> Resource {
 
 fn packages_resource(image: &Image, packages: &[Package]) -> Resource {
     let mut details = DetailTable::default();
-    details.insert(String::new(), "packages".to_owned());
+    details.insert(String::new(), image.reference.clone());
     let list: Vec<Value> = packages
         .iter()
         .enumerate()
@@ -208,7 +208,7 @@ fn image_resource(image: &Image, kind: &str, attributes: Value, details: DetailT
     Resource {
         id: image.id(),
         kind: kind.to_owned(),
-        file: image.reference.clone(),
+        file: image.file.clone(),
         line: 0,
         end_line: 0,
         attributes,

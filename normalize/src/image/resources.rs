@@ -218,6 +218,7 @@ fn read_image(
     let digest = manifest_digest.unwrap_or_else(|| config.digest.clone());
     let image = Image {
         reference: display.clone(),
+        file: store.file().to_owned(),
         digest: digest.clone(),
         layer_digests: manifest.layers.iter().map(|l| l.digest.clone()).collect(),
     };
@@ -230,7 +231,6 @@ fn read_image(
         &config.digest,
         &config_json,
         &mut Located::Details(DetailTable::default()),
-        &display,
     ));
     out.resources.push(manifest_resource(
         &image,
@@ -238,7 +238,6 @@ fn read_image(
         placement.index_digest.as_deref(),
         platform.as_ref(),
         &mut Located::Details(DetailTable::default()),
-        &display,
     ));
     super::filesystem::read_layers(store, manifest, &image, &options.layer_limits, out);
 }
@@ -247,6 +246,8 @@ fn read_image(
 pub(super) struct Image {
     /// The image as the user named it.
     pub reference: String,
+    /// The file its findings point at.
+    pub file: String,
     /// The manifest's digest (the config's for an image without one).
     pub digest: String,
     /// The manifest's layer digests, bottom first.
@@ -301,13 +302,7 @@ impl Located<'_> {
     }
 }
 
-fn resource(
-    image: &Image,
-    kind: &str,
-    file: &str,
-    attributes: Value,
-    located: &mut Located<'_>,
-) -> Resource {
+fn resource(image: &Image, kind: &str, attributes: Value, located: &mut Located<'_>) -> Resource {
     let taken = std::mem::replace(located, Located::Details(DetailTable::default()));
     let (spans, details) = taken.into_tables();
     let line = spans.get("").map_or(0, |s| s.line);
@@ -315,7 +310,7 @@ fn resource(
     Resource {
         id: image.id(),
         kind: kind.to_owned(),
-        file: file.to_owned(),
+        file: image.file.clone(),
         line,
         end_line,
         attributes,
@@ -330,7 +325,6 @@ pub(super) fn config_resource(
     config_digest: &str,
     raw: &Value,
     located: &mut Located<'_>,
-    file: &str,
 ) -> Resource {
     let section = raw.get("config").unwrap_or(&Value::Null);
     let text = |key: &str| section.get(key).and_then(Value::as_str).unwrap_or("");
@@ -345,7 +339,7 @@ pub(super) fn config_resource(
             None => Value::Null,
         }
     };
-    located.place("", "", || "config".to_owned());
+    located.place("", "", || image.reference.clone());
     let mut attributes = Map::new();
     attributes.insert("reference".into(), json!(image.reference));
     attributes.insert("digest".into(), json!(image.digest));
@@ -519,7 +513,7 @@ pub(super) fn config_resource(
         })
         .collect();
     attributes.insert("history".into(), Value::Array(history));
-    resource(image, CONFIG_KIND, file, Value::Object(attributes), located)
+    resource(image, CONFIG_KIND, Value::Object(attributes), located)
 }
 
 /// The `image/manifest` resource of a manifest document.
@@ -529,7 +523,6 @@ pub(super) fn manifest_resource(
     index_digest: Option<&str>,
     platform: Option<&Platform>,
     located: &mut Located<'_>,
-    file: &str,
 ) -> Resource {
     let descriptor = |d: &Value| {
         json!({
@@ -538,7 +531,7 @@ pub(super) fn manifest_resource(
             "media_type": d.get("mediaType").cloned().unwrap_or(Value::Null),
         })
     };
-    located.place("", "", || format!("manifest {}", short(&image.digest)));
+    located.place("", "", || image.reference.clone());
     let layers: Vec<Value> = raw
         .get("layers")
         .and_then(Value::as_array)
@@ -589,7 +582,7 @@ pub(super) fn manifest_resource(
         "annotations": annotations,
         "total_size": total_size,
     });
-    resource(image, MANIFEST_KIND, file, attributes, located)
+    resource(image, MANIFEST_KIND, attributes, located)
 }
 
 /// A JSON pointer reference token (RFC 6901).
@@ -658,30 +651,21 @@ pub fn normalize_json(display: &str, text: &str, limits: &Limits) -> Normalized 
     if looks_like_config(text) {
         let image = Image {
             reference: display.to_owned(),
+            file: display.to_owned(),
             digest: digest.clone(),
             layer_digests: Vec::new(),
         };
-        out.resources.push(config_resource(
-            &image,
-            &digest,
-            &raw,
-            &mut located,
-            display,
-        ));
+        out.resources
+            .push(config_resource(&image, &digest, &raw, &mut located));
     } else if looks_like_manifest(text) {
         let image = Image {
             reference: display.to_owned(),
+            file: display.to_owned(),
             digest,
             layer_digests: Vec::new(),
         };
-        out.resources.push(manifest_resource(
-            &image,
-            &raw,
-            None,
-            None,
-            &mut located,
-            display,
-        ));
+        out.resources
+            .push(manifest_resource(&image, &raw, None, None, &mut located));
     } else {
         out.diagnostics.push(Diagnostic {
             file: display.to_owned(),
