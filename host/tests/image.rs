@@ -793,3 +793,69 @@ fn the_example_image_is_what_its_script_writes_and_gives_findings_where_the_read
         "{found:#?}"
     );
 }
+
+#[test]
+fn a_hardened_image_with_layers_is_clean_until_it_grows_too_large() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut layout = Layout::new(&dir.path().join("layout"));
+    // What a careful base and app layer hold: the allowed setuid tools, a sticky /tmp, a
+    // certificate (not a key), a cleaned apt directory, an app owned by its user.
+    let certificate = b"-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+    let base = layout.blob(
+        GZIP_LAYER,
+        &gzip_layer(
+            &[
+                ("tmp/", 0o1777, b""),
+                ("usr/", 0o755, b""),
+                ("usr/bin/", 0o755, b""),
+                ("usr/bin/passwd", 0o4755, b"\x7fELF"),
+                ("usr/bin/su", 0o4755, b"\x7fELF"),
+                ("etc/ssl/certs/ca.pem", 0o644, certificate),
+                ("var/lib/apt/lists/", 0o755, b""),
+                ("var/lib/apt/lists/lock", 0o640, b""),
+            ],
+            &[],
+        ),
+    );
+    let app = layout.blob(
+        GZIP_LAYER,
+        &gzip_layer(
+            &[("app/", 0o755, b""), ("app/server", 0o755, b"\x7fELF")],
+            &[],
+        ),
+    );
+    let image = layout.image(&hardened_with_layers(2), &[base.clone(), app.clone()]);
+    layout.tag("clean", image);
+    // The same image with 3 MiB of data nobody can compress.
+    let mut noise = vec![0u8; 3 << 20];
+    let mut state = 0x2545_f491_4f6c_dd1d_u64;
+    for byte in &mut noise {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        *byte = state as u8;
+    }
+    let big = layout.blob(
+        GZIP_LAYER,
+        &gzip_layer(&[("app/model.bin", 0o644, &noise)], &[]),
+    );
+    let image = layout.image(&hardened_with_layers(3), &[base, app, big]);
+    layout.tag("big", image);
+    std::fs::write(
+        dir.path().join("palisade.toml"),
+        "[packs.image]\nsettings = { max-size-mib = 2 }\n",
+    )
+    .expect("config");
+
+    let (code, report, stderr) = scan_json(
+        &["--image", "oci:layout:clean", "--image", "oci:layout:big"],
+        dir.path(),
+    );
+    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(errors(&report), []);
+    assert_eq!(findings_of(&report, "oci:layout:clean"), []);
+    assert_eq!(
+        rules_of(&findings_of(&report, "oci:layout:big")),
+        ["image/too-large"]
+    );
+}
