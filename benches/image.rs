@@ -97,7 +97,8 @@ fn bench(c: &mut Criterion) {
     group.sampling_mode(SamplingMode::Flat);
     group.sample_size(10);
     group.measurement_time(Duration::from_secs(20));
-    group.throughput(Throughput::Bytes(compressed));
+    // Decimal units (MB/s), as the target is stated.
+    group.throughput(Throughput::BytesDecimal(compressed));
     group.bench_function(
         format!("normalize image ({files} files merged, one core)"),
         |b| b.iter(normalize),
