@@ -1,9 +1,9 @@
 //! Container images at scale: an OCI layout of five gzip layers (level 6, as `docker build`
 //! writes them), built in the setup from real files of this machine: the first 20,000 regular
 //! files of a sorted walk of `/usr` (at most 2 MiB each, the Google Cloud SDK left out) with
-//! their directories and symlinks,
-//! setuid bits as installed, some of `/etc`, this machine's `/var/lib/dpkg/status`, and a
-//! whiteout in the top layer. Modes, owners and contents are the real ones; mtimes are fixed.
+//! their directories and symlinks, setuid bits as installed, some of `/etc`, this machine's
+//! `/var/lib/dpkg/status`, and a whiteout in the top layer. Modes, owners and contents are the
+//! real ones; mtimes are fixed, so the layout is the same from run to run on one machine.
 //!
 //! - `normalize image (one core)`: `palisade::image::normalize` in this process: every blob
 //!   read and digest-checked, every layer inflated and merged into the four `image/*`
