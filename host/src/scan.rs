@@ -440,9 +440,17 @@ impl Session {
             errors.extend(output.diagnostics.into_iter().map(ScanError::from));
         }
 
+        // Plugins get the attributes as JSON text; from here on the host only needs each
+        // resource's spans and details, so the parsed values go (an image's file tree is tens
+        // of megabytes of them).
         let attributes: Vec<String> = resources
-            .par_iter()
-            .map(|r| serde_json::to_string(&r.attributes).expect("JSON values always serialize"))
+            .par_iter_mut()
+            .map(|r| {
+                let text =
+                    serde_json::to_string(&r.attributes).expect("JSON values always serialize");
+                r.attributes = serde_json::Value::Null;
+                text
+            })
             .collect();
 
         let rules = self.rules();

@@ -16,12 +16,16 @@ pub struct Span {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PointerTable<T> {
     entries: HashMap<String, T>,
+    /// Array pointer → what is recorded for each of its elements, by index: one entry for an
+    /// array of tens of thousands (an image's files) instead of one key per element.
+    lists: HashMap<String, Vec<T>>,
 }
 
 impl<T> Default for PointerTable<T> {
     fn default() -> Self {
         PointerTable {
             entries: HashMap::new(),
+            lists: HashMap::new(),
         }
     }
 }
@@ -41,9 +45,18 @@ impl<T> PointerTable<T> {
         self.entries.insert(pointer, value);
     }
 
+    /// Records what is known about each element of the array at `array`: `items[i]` for
+    /// `{array}/{i}`.
+    pub fn insert_list(&mut self, array: String, items: Vec<T>) {
+        self.lists.insert(array, items);
+    }
+
     /// What is recorded for exactly `pointer`.
     pub fn get(&self, pointer: &str) -> Option<&T> {
-        self.entries.get(pointer)
+        self.entries.get(pointer).or_else(|| {
+            let (array, index) = pointer.rsplit_once('/')?;
+            self.lists.get(array)?.get(index.parse::<usize>().ok()?)
+        })
     }
 
     /// What is recorded for `pointer`, or for its nearest recorded parent when the value itself
@@ -51,7 +64,7 @@ impl<T> PointerTable<T> {
     pub fn locate(&self, pointer: &str) -> Option<&T> {
         let mut current = pointer;
         loop {
-            if let Some(value) = self.entries.get(current) {
+            if let Some(value) = self.get(current) {
                 return Some(value);
             }
             if current.is_empty() {
@@ -66,17 +79,18 @@ impl<T> PointerTable<T> {
 
     /// Number of recorded pointers.
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.entries.len() + self.lists.values().map(Vec::len).sum::<usize>()
     }
 
     /// True when nothing is recorded.
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.len() == 0
     }
 
-    /// All recorded pointers with what is recorded, in no particular order.
-    pub fn iter(&self) -> impl Iterator<Item = (&str, &T)> {
-        self.entries.iter().map(|(k, v)| (k.as_str(), v))
+    /// What is recorded, in no particular order (pointers of list elements are not spelled
+    /// out).
+    pub fn values(&self) -> impl Iterator<Item = &T> {
+        self.entries.values().chain(self.lists.values().flatten())
     }
 }
 
@@ -183,6 +197,21 @@ mod tests {
             table.locate("/metadata/name"),
             Some(&Span { line: 1, column: 1 })
         );
+    }
+
+    #[test]
+    fn list_entries_are_found_by_index_and_as_parents() {
+        let mut table = DetailTable::default();
+        table.insert(String::new(), "image".into());
+        table.insert_list("/files".into(), vec!["a".into(), "b".into()]);
+        assert_eq!(table.get("/files/1").map(String::as_str), Some("b"));
+        assert_eq!(table.locate("/files/0/mode").map(String::as_str), Some("a"));
+        assert_eq!(
+            table.locate("/files/2/mode").map(String::as_str),
+            Some("image")
+        );
+        assert_eq!(table.locate("/files/x").map(String::as_str), Some("image"));
+        assert_eq!(table.len(), 3);
     }
 
     #[test]

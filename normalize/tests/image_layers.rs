@@ -619,6 +619,35 @@ fn corrupt_gzip_is_a_layer_error() {
 }
 
 #[test]
+fn multi_member_gzip_with_header_fields_is_read_and_its_lengths_are_checked() {
+    // A tar split across two members, the first with a name, a comment and extra data.
+    let tar = Layer::new()
+        .file("a", 0o644, &[1; 3000])
+        .file("b", 0o644, &[2; 3000])
+        .tar();
+    let (first, second) = tar.split_at(1536);
+    let mut named = flate2::GzBuilder::new()
+        .filename("layer.tar")
+        .comment("built by a test")
+        .extra(vec![1, 2, 3])
+        .write(Vec::new(), flate2::Compression::fast());
+    named.write_all(first).expect("writing to memory");
+    let mut blob = named.finish().expect("writing to memory");
+    blob.extend(gzip(second));
+    let merged = merge(&[(Compression::Gzip, blob.clone())]);
+    assert_eq!(paths(&merged), ["/a", "/b"]);
+
+    // A trailer whose length is not what the member inflated to.
+    let last = blob.len() - 1;
+    blob[last] ^= 0x01;
+    let mut merger = Merger::new(LayerLimits::default());
+    let error = merger
+        .add_layer(0, Compression::Gzip, blob.as_slice())
+        .expect_err("a wrong length");
+    assert!(error.message.contains("length does not match"), "{error}");
+}
+
+#[test]
 fn corrupt_zstd_is_a_layer_error() {
     let mut blob = zstd(&Layer::new().file("a", 0o644, &[3; 5000]).tar());
     let len = blob.len();

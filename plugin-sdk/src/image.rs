@@ -651,16 +651,20 @@ impl<'a> File<'a> {
         let mode = number(value, "mode")
             .and_then(|m| u32::try_from(m & 0o7777).ok())
             .unwrap_or(0);
-        // The flags are derived from the mode; read them when present, else from the mode.
+        let file_type = FileType::parse(text(value, "type").unwrap_or(""));
+        // The flags are the mode's bits, as the host writes them (only when set); a link's own
+        // mode means nothing, so a link has none.
+        let is_link = matches!(file_type, FileType::Symlink | FileType::Hardlink);
         let flag = |key: &str, bit: u32| {
-            pointer::field(value, key)
-                .and_then(Value::as_bool)
-                .unwrap_or(mode & bit != 0)
+            !is_link
+                && pointer::field(value, key)
+                    .and_then(Value::as_bool)
+                    .unwrap_or(mode & bit != 0)
         };
         File {
             index,
             path: text(value, "path").unwrap_or(""),
-            file_type: FileType::parse(text(value, "type").unwrap_or("")),
+            file_type,
             mode,
             uid: number(value, "uid").unwrap_or(0),
             gid: number(value, "gid").unwrap_or(0),

@@ -3,7 +3,7 @@
 
 use serde_json::{Map, Value, json};
 
-use super::layers::{Compression, LayerLimits, Merged, Merger};
+use super::layers::{Compression, FileType, LayerLimits, Merged, Merger};
 use super::model::{Manifest, short};
 use super::packages::{self, Package};
 use super::resources::Image;
@@ -109,27 +109,43 @@ fn filesystem_resource(image: &Image, merged: &Merged) -> Resource {
         })
         .collect();
     let mut total_size = 0u64;
+    let layer_names: Vec<String> = (0..merged.layers.len())
+        .map(|layer| layer_name(image, layer))
+        .collect();
+    let mut file_details = Vec::with_capacity(merged.files.len());
     let files: Vec<Value> = merged
         .files
         .iter()
-        .enumerate()
-        .map(|(i, file)| {
+        .map(|file| {
             total_size += file.size;
-            details.insert(
-                format!("/files/{i}"),
-                format!("{} {}", layer_name(image, file.layer), file.path),
-            );
-            let mut entry = Map::with_capacity(13);
+            let layer = layer_names.get(file.layer).map_or("", String::as_str);
+            let mut detail = String::with_capacity(layer.len() + 1 + file.path.len());
+            detail.push_str(layer);
+            detail.push(' ');
+            detail.push_str(&file.path);
+            file_details.push(detail);
+            let mut entry = Map::new();
             entry.insert("path".into(), json!(file.path));
             entry.insert("type".into(), json!(file.kind.as_str()));
             entry.insert("mode".into(), json!(file.mode));
             entry.insert("uid".into(), json!(file.uid));
             entry.insert("gid".into(), json!(file.gid));
             entry.insert("size".into(), json!(file.size));
-            entry.insert("setuid".into(), json!(file.mode & 0o4000 != 0));
-            entry.insert("setgid".into(), json!(file.mode & 0o2000 != 0));
-            entry.insert("sticky".into(), json!(file.mode & 0o1000 != 0));
-            entry.insert("world_writable".into(), json!(file.mode & 0o002 != 0));
+            // The mode's notable bits as flags, present only when set: most files have none,
+            // and a tree of tens of thousands of files stays small. A link's own mode means
+            // nothing, so links have none.
+            if !matches!(file.kind, FileType::Symlink | FileType::Hardlink) {
+                for (flag, bit) in [
+                    ("setuid", 0o4000),
+                    ("setgid", 0o2000),
+                    ("sticky", 0o1000),
+                    ("world_writable", 0o002),
+                ] {
+                    if file.mode & bit != 0 {
+                        entry.insert(flag.into(), Value::Bool(true));
+                    }
+                }
+            }
             if let Some(link) = &file.link {
                 entry.insert("link".into(), json!(link));
             }
@@ -140,6 +156,7 @@ fn filesystem_resource(image: &Image, merged: &Merged) -> Resource {
             Value::Object(entry)
         })
         .collect();
+    details.insert_list("/files".to_owned(), file_details);
     let removed: Vec<Value> = merged
         .removed
         .iter()

@@ -306,7 +306,7 @@ fn resource(image: &Image, kind: &str, attributes: Value, located: &mut Located<
     let taken = std::mem::replace(located, Located::Details(DetailTable::default()));
     let (spans, details) = taken.into_tables();
     let line = spans.get("").map_or(0, |s| s.line);
-    let end_line = spans.iter().map(|(_, s)| s.line).max().unwrap_or(line);
+    let end_line = spans.values().map(|s| s.line).max().unwrap_or(line);
     Resource {
         id: image.id(),
         kind: kind.to_owned(),
