@@ -281,37 +281,6 @@ pub fn fixtures(rule_dir: &Path, stem: &str) -> Vec<PathBuf> {
     paths
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn expect_markers_name_rules_exactly() {
-        let text = "a: 1 # expect: k8s/a\nb: 2 # expect: k8s/ab, k8s/a\nc: 3\n";
-        assert_eq!(expected_lines(text, "k8s/a"), BTreeSet::from([1, 2]));
-        assert_eq!(expected_lines(text, "k8s/ab"), BTreeSet::from([2]));
-        assert!(expected_lines(text, "k8s/c").is_empty());
-    }
-
-    #[test]
-    fn sidecars_list_lines_and_rules() {
-        let text = "# lines of fail.plan.json\n12: aws/a, aws/b\n\n30: aws/a\n";
-        assert_eq!(sidecar_lines(text, "aws/a"), Ok(BTreeSet::from([12, 30])));
-        assert_eq!(sidecar_lines(text, "aws/b"), Ok(BTreeSet::from([12])));
-        assert!(sidecar_lines("twelve: aws/a", "aws/a").is_err());
-        assert!(sidecar_lines("aws/a", "aws/a").is_err());
-    }
-
-    #[test]
-    fn a_marker_alone_on_a_comment_line_marks_the_next_line() {
-        let text = "FROM debian\n# expect: docker/run-as-root\nUSER root\n";
-        assert_eq!(
-            expected_lines(text, "docker/run-as-root"),
-            BTreeSet::from([3])
-        );
-    }
-}
-
 /// Checks a pack's rule catalogue, as `palisade rules` and `palisade explain` show it: ids
 /// unique and under `prefix` (e.g. `image/`), and each rule with a title, a description of at
 /// least `min_description` bytes, a remediation, an `https://` help URI, tags and kinds.
@@ -352,4 +321,35 @@ pub fn check_rule_catalogue(rules: &[Rule], prefix: &str, min_description: usize
         }
     }
     assert!(problems.is_empty(), "rule catalogue:\n{problems}");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expect_markers_name_rules_exactly() {
+        let text = "a: 1 # expect: k8s/a\nb: 2 # expect: k8s/ab, k8s/a\nc: 3\n";
+        assert_eq!(expected_lines(text, "k8s/a"), BTreeSet::from([1, 2]));
+        assert_eq!(expected_lines(text, "k8s/ab"), BTreeSet::from([2]));
+        assert!(expected_lines(text, "k8s/c").is_empty());
+    }
+
+    #[test]
+    fn sidecars_list_lines_and_rules() {
+        let text = "# lines of fail.plan.json\n12: aws/a, aws/b\n\n30: aws/a\n";
+        assert_eq!(sidecar_lines(text, "aws/a"), Ok(BTreeSet::from([12, 30])));
+        assert_eq!(sidecar_lines(text, "aws/b"), Ok(BTreeSet::from([12])));
+        assert!(sidecar_lines("twelve: aws/a", "aws/a").is_err());
+        assert!(sidecar_lines("aws/a", "aws/a").is_err());
+    }
+
+    #[test]
+    fn a_marker_alone_on_a_comment_line_marks_the_next_line() {
+        let text = "FROM debian\n# expect: docker/run-as-root\nUSER root\n";
+        assert_eq!(
+            expected_lines(text, "docker/run-as-root"),
+            BTreeSet::from([3])
+        );
+    }
 }
