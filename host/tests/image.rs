@@ -6,7 +6,7 @@ mod support;
 
 use serde_json::{Value, json};
 use support::oci::{
-    Layout, Umoci, blob_path, config, errors, findings_of, hardened, read_json, rules_of, tool,
+    Layout, Umoci, blob_path, errors, findings_of, hardened, read_json, rules_of, tool,
 };
 use support::scan_json;
 

@@ -10,7 +10,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
@@ -44,6 +44,13 @@ enum Auth {
 
 impl Registry {
     fn start(auth: Auth, tls: Option<&TestCa>) -> Registry {
+        Registry::start_redirecting(auth, tls, None)
+    }
+
+    /// A registry that, with `storage_port`, answers blob requests with a redirect to
+    /// `http://127.0.0.1:<storage_port>/<path in its storage>` (its `redirect` middleware,
+    /// as object-storage backends do).
+    fn start_redirecting(auth: Auth, tls: Option<&TestCa>, storage_port: Option<u16>) -> Registry {
         let dir = tempfile::tempdir().expect("temp dir");
         let port = free_port();
         let storage = dir.path().join("storage");
@@ -63,6 +70,12 @@ impl Registry {
                 "  tls:\n    certificate: {}\n    key: {}\n",
                 cert.display(),
                 key.display()
+            ));
+        }
+        if let Some(storage_port) = storage_port {
+            config.push_str(&format!(
+                "middleware:\n  storage:\n    - name: redirect\n      options:\n        \
+                 baseurl: http://127.0.0.1:{storage_port}/\n"
             ));
         }
         match auth {
@@ -136,7 +149,7 @@ impl Registry {
     /// returns the pushed manifest's digest.
     fn push(&self, layout: &Path, tag: &str, repo: &str, creds: Option<&str>) -> String {
         let cwd = layout.parent().expect("layout in a dir");
-        let digest_file = cwd.join(format!("{repo}-{tag}.digest"));
+        let digest_file = cwd.join(format!("{}-{tag}.digest", repo.replace('/', "-")));
         let source = format!("oci:{}:{tag}", layout.display());
         let dest = format!("docker://{}/{repo}:{tag}", self.host());
         let digest_arg = digest_file.to_string_lossy().into_owned();
@@ -159,12 +172,16 @@ impl Registry {
             .to_owned()
     }
 
+    /// The directory the registry keeps its repositories and blobs in.
+    fn storage(&self) -> PathBuf {
+        self.dir.path().join("storage")
+    }
+
     /// The file the registry keeps a blob's bytes in.
     fn blob_data(&self, digest: &str) -> PathBuf {
         let hex = digest.strip_prefix("sha256:").expect("sha256 digest");
-        self.dir
-            .path()
-            .join("storage/docker/registry/v2/blobs/sha256")
+        self.storage()
+            .join("docker/registry/v2/blobs/sha256")
             .join(&hex[..2])
             .join(hex)
             .join("data")
@@ -189,6 +206,14 @@ fn free_port() -> u16 {
 /// gives: `DOCKER_CONFIG` points at an empty directory unless `env` sets it, and
 /// `PALISADE_REGISTRY_AUTH` is unset unless `env` sets it. Returns (exit code, report, stderr).
 fn scan(args: &[&str], cwd: &Path, env: &[(&str, &str)]) -> (i32, Value, String) {
+    let (code, stdout, stderr) = scan_raw(args, cwd, env);
+    let report = serde_json::from_str(&stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}):\n{stdout}\nstderr:\n{stderr}"));
+    (code, report, stderr)
+}
+
+/// [`scan`] without parsing: (exit code, stdout, stderr).
+fn scan_raw(args: &[&str], cwd: &Path, env: &[(&str, &str)]) -> (i32, String, String) {
     let empty = cwd.join("no-docker-config");
     std::fs::create_dir_all(&empty).expect("mkdir");
     let mut cmd = support::palisade();
@@ -202,14 +227,10 @@ fn scan(args: &[&str], cwd: &Path, env: &[(&str, &str)]) -> (i32, Value, String)
         cmd.env(key, value);
     }
     let output = cmd.output().expect("palisade runs");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
-    let report = serde_json::from_str(&stdout)
-        .unwrap_or_else(|e| panic!("not JSON ({e}):\n{stdout}\nstderr:\n{stderr}"));
     (
         output.status.code().expect("exited normally"),
-        report,
-        stderr,
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
     )
 }
 
@@ -288,9 +309,13 @@ fn an_image_pulled_by_tag_and_by_digest_gives_the_findings_of_its_layout() {
     assert_eq!(findings_of(&report, &by_digest), layout);
     // The same manifest, so the same resource: `image/<manifest digest>`.
     let id = format!("image/{digest}");
-    assert_eq!(resources_of(&report, &by_tag), [id.clone()]);
-    assert_eq!(resources_of(&report, &by_digest), [id.clone()]);
-    assert_eq!(resources_of(&report, "oci:layout:app"), [id]);
+    for file in [by_tag.as_str(), &by_digest, "oci:layout:app"] {
+        assert_eq!(
+            resources_of(&report, file),
+            std::slice::from_ref(&id),
+            "{file}"
+        );
+    }
 }
 
 #[test]
@@ -429,7 +454,7 @@ fn basic_auth_takes_credentials_from_the_environment_or_docker_config() {
         "a secret was printed"
     );
 
-    let (code, _, stderr) = scan(&args, dir.path(), &[("PALISADE_REGISTRY_AUTH", "no-colon")]);
+    let (code, _, stderr) = scan_raw(&args, dir.path(), &[("PALISADE_REGISTRY_AUTH", "no-colon")]);
     assert_eq!(code, 2);
     assert!(
         stderr.contains("PALISADE_REGISTRY_AUTH is not `user:password`"),
@@ -503,6 +528,68 @@ fn bearer_tokens_come_from_the_token_service_the_registry_names() {
 }
 
 #[test]
+fn blobs_follow_the_redirect_to_storage_without_the_registry_credentials() {
+    // The storage server learns its root once the registry (which needs its port) is up.
+    let root: Arc<OnceLock<PathBuf>> = Arc::new(OnceLock::new());
+    let seen: Arc<Mutex<Vec<(String, bool)>>> = Arc::new(Mutex::new(Vec::new()));
+    let storage_port = {
+        let (root, seen) = (root.clone(), seen.clone());
+        serve_http(move |request| {
+            let path = request.path().trim_start_matches('/').to_owned();
+            let credentials = request.header("authorization").is_some();
+            seen.lock().expect("lock").push((path.clone(), credentials));
+            let file = root.get().expect("root set").join(&path);
+            match std::fs::read(&file) {
+                Ok(body) if !path.contains("..") => HttpAnswer {
+                    status: "200 OK",
+                    content_type: "application/octet-stream",
+                    body,
+                },
+                _ => HttpAnswer::json("404 Not Found", &json!({})),
+            }
+        })
+    };
+    let registry = Registry::start_redirecting(Auth::Htpasswd, None, Some(storage_port));
+    root.set(registry.storage()).expect("set once");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let layout = root_image(dir.path(), "1.0", "redirect");
+    let creds = format!("{USER}:{PASSWORD}");
+    registry.push(&layout, "1.0", "app", Some(&creds));
+    seen.lock().expect("lock").clear();
+    let reference = format!("{}/app:1.0", registry.host());
+    let (code, report, stderr) = scan(
+        &["--insecure-registry", "--image", &reference],
+        dir.path(),
+        &[("PALISADE_REGISTRY_AUTH", &creds)],
+    );
+    assert_eq!(errors(&report), [], "{stderr}\n{}", registry.log());
+    assert_eq!(
+        rules_of(&findings_of(&report, &reference)),
+        ["image/run-as-root"]
+    );
+    assert_eq!(code, 1);
+    let manifest: Value = read_json(&blob_path(
+        &layout,
+        read_json(&layout.join("index.json"))["manifests"][0]["digest"]
+            .as_str()
+            .expect("digest"),
+    ));
+    let config = manifest["config"]["digest"].as_str().expect("digest");
+    let seen = seen.lock().expect("lock").clone();
+    let expected = registry
+        .blob_data(config)
+        .strip_prefix(registry.storage())
+        .expect("inside the storage")
+        .to_string_lossy()
+        .into_owned();
+    assert_eq!(
+        seen,
+        [(expected, false)],
+        "the config blob, without credentials"
+    );
+}
+
+#[test]
 fn https_registries_are_checked_against_the_system_trust_store() {
     let ca = TestCa::new();
     let registry = Registry::start(Auth::Anonymous, Some(&ca));
@@ -542,7 +629,7 @@ fn https_registries_are_checked_against_the_system_trust_store() {
         found[0].1.starts_with(&format!(
             "GET https://{}/v2/app/manifests/1.0: ",
             registry.host()
-        )) && found[0].1.contains("UnknownIssuer"),
+        )) && found[0].1.contains("invalid peer certificate"),
         "{found:#?}"
     );
 }
@@ -591,9 +678,7 @@ fn unreachable_and_unknown_images_are_errors_that_name_the_url_and_reason() {
         ),
         (
             missing_repo.as_str(),
-            format!(
-                "GET http://{host}/v2/other/manifests/1.0: 404 Not Found: repository name not known to registry"
-            ),
+            format!("GET http://{host}/v2/other/manifests/1.0: 404 Not Found: manifest unknown"),
         ),
         (
             unknown_digest.as_str(),
@@ -653,7 +738,7 @@ fn tampered_blobs_in_the_registry_are_errors_and_the_rest_is_still_scanned() {
     let manifest_digest = registry.push(&manifest_tampered, "manifest", "app", None);
     let good_digest = registry.push(&good, "good", "app", None);
 
-    // Same length, other bytes: the registry serves them as they are.
+    // Same length, other bytes: the registry serves a blob as it is.
     let manifest: Value = read_json(&blob_path(
         &config_tampered,
         read_json(&config_tampered.join("index.json"))["manifests"][0]["digest"]
@@ -663,14 +748,10 @@ fn tampered_blobs_in_the_registry_are_errors_and_the_rest_is_still_scanned() {
     let config_data = registry.blob_data(manifest["config"]["digest"].as_str().expect("digest"));
     let text = std::fs::read_to_string(&config_data).expect("config blob");
     std::fs::write(&config_data, text.replace("\"root\"", "\"ROOT\"")).expect("tamper");
+    // A manifest the registry still parses (it checks that much), with other bytes.
     let manifest_data = registry.blob_data(&manifest_digest);
     let text = std::fs::read_to_string(&manifest_data).expect("manifest blob");
-    assert!(text.contains("\"schemaVersion\":2"), "{text}");
-    std::fs::write(
-        &manifest_data,
-        text.replace("\"schemaVersion\":2", "\"schemaVersion\":3"),
-    )
-    .expect("tamper");
+    std::fs::write(&manifest_data, format!("{text} ")).expect("tamper");
 
     std::fs::write(
         dir.path().join("Dockerfile"),
@@ -801,22 +882,141 @@ struct TokenService {
 
 impl TokenService {
     fn start(ca: Arc<TestCa>) -> TokenService {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-        let port = listener.local_addr().expect("address").port();
         let requests = Arc::new(Mutex::new(Vec::new()));
         let log = requests.clone();
-        std::thread::spawn(move || {
-            for stream in listener.incoming().flatten() {
-                let ca = ca.clone();
-                let log = log.clone();
-                std::thread::spawn(move || serve_token(stream, &ca, &log));
-            }
+        let port = serve_http(move |request| {
+            let answer = token_answer(request, &ca);
+            log.lock().expect("lock").push(answer.0);
+            answer.1
         });
         TokenService { port, requests }
     }
 }
 
-fn serve_token(stream: TcpStream, ca: &TestCa, log: &Mutex<Vec<TokenRequest>>) {
+fn token_answer(request: &HttpRequest, ca: &TestCa) -> (TokenRequest, HttpAnswer) {
+    let mut asked = TokenRequest {
+        user: None,
+        service: None,
+        scopes: Vec::new(),
+    };
+    for (key, value) in request.query() {
+        match key.as_str() {
+            "scope" => asked.scopes.push(value),
+            "service" => asked.service = Some(value),
+            _ => {}
+        }
+    }
+    let basic = request
+        .header("authorization")
+        .and_then(|a| a.strip_prefix("Basic "))
+        .and_then(|b| BASE64.decode(b).ok())
+        .and_then(|b| String::from_utf8(b).ok());
+    asked.user = basic
+        .as_deref()
+        .map(|b| b.split_once(':').map_or(b, |(u, _)| u).to_owned());
+    if let Some(pair) = &basic
+        && *pair != format!("{USER}:{PASSWORD}")
+    {
+        let body = json!({"errors": [{"code": "UNAUTHORIZED", "message": "invalid user name or password"}]});
+        return (asked, HttpAnswer::json("401 Unauthorized", &body));
+    }
+    let access: Vec<Value> = if basic.is_some() {
+        asked
+            .scopes
+            .iter()
+            .filter_map(|scope| {
+                let mut parts = scope.splitn(3, ':');
+                let (kind, name, actions) = (parts.next()?, parts.next()?, parts.next()?);
+                let actions: Vec<&str> = actions.split(',').collect();
+                Some(json!({"type": kind, "name": name, "actions": actions}))
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock")
+        .as_secs();
+    let token = ca.jwt(&json!({
+        "iss": ISSUER,
+        "sub": asked.user.clone().unwrap_or_default(),
+        "aud": SERVICE,
+        "exp": now + 300,
+        "nbf": now - 10,
+        "iat": now,
+        "jti": format!("{now}-{}", asked.scopes.join(" ")),
+        "access": access,
+    }));
+    let body = json!({"token": token, "expires_in": 300});
+    (asked, HttpAnswer::json("200 OK", &body))
+}
+
+/// One request a test server received.
+struct HttpRequest {
+    target: String,
+    /// Header names lower-cased.
+    headers: Vec<(String, String)>,
+}
+
+impl HttpRequest {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn path(&self) -> &str {
+        self.target.split('?').next().unwrap_or("")
+    }
+
+    fn query(&self) -> Vec<(String, String)> {
+        let query = self.target.split_once('?').map_or("", |(_, q)| q);
+        query
+            .split('&')
+            .filter(|pair| !pair.is_empty())
+            .map(|pair| {
+                let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+                (percent_decode(key), percent_decode(value))
+            })
+            .collect()
+    }
+}
+
+/// What a test server answers.
+struct HttpAnswer {
+    status: &'static str,
+    content_type: &'static str,
+    body: Vec<u8>,
+}
+
+impl HttpAnswer {
+    fn json(status: &'static str, body: &Value) -> HttpAnswer {
+        HttpAnswer {
+            status,
+            content_type: "application/json",
+            body: body.to_string().into_bytes(),
+        }
+    }
+}
+
+/// Serves HTTP/1.1 on a loopback port, one connection per request, each answered by
+/// `handler` on its own thread; returns the port. The server lives as long as the test binary.
+fn serve_http(handler: impl Fn(&HttpRequest) -> HttpAnswer + Send + Sync + 'static) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("address").port();
+    let handler = Arc::new(handler);
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let handler = handler.clone();
+            std::thread::spawn(move || answer_http(stream, handler.as_ref()));
+        }
+    });
+    port
+}
+
+fn answer_http(stream: TcpStream, handler: &dyn Fn(&HttpRequest) -> HttpAnswer) {
     stream
         .set_read_timeout(Some(Duration::from_secs(10)))
         .expect("timeout");
@@ -825,87 +1025,30 @@ fn serve_token(stream: TcpStream, ca: &TestCa, log: &Mutex<Vec<TokenRequest>>) {
     if reader.read_line(&mut request_line).is_err() {
         return;
     }
-    let mut authorization = None;
+    let mut headers = Vec::new();
     loop {
         let mut line = String::new();
         if reader.read_line(&mut line).unwrap_or(0) == 0 || line.trim().is_empty() {
             break;
         }
-        if let Some((name, value)) = line.split_once(':')
-            && name.eq_ignore_ascii_case("authorization")
-        {
-            authorization = Some(value.trim().to_owned());
+        if let Some((name, value)) = line.split_once(':') {
+            headers.push((name.trim().to_ascii_lowercase(), value.trim().to_owned()));
         }
     }
-    let target = request_line.split(' ').nth(1).unwrap_or("");
-    let query = target.split_once('?').map_or("", |(_, q)| q);
-    let mut request = TokenRequest {
-        user: None,
-        service: None,
-        scopes: Vec::new(),
+    let request = HttpRequest {
+        target: request_line.split(' ').nth(1).unwrap_or("").to_owned(),
+        headers,
     };
-    for pair in query.split('&') {
-        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-        let value = percent_decode(value);
-        match key {
-            "scope" => request.scopes.push(value),
-            "service" => request.service = Some(value),
-            _ => {}
-        }
-    }
-    let basic = authorization
-        .as_deref()
-        .and_then(|a| a.strip_prefix("Basic "))
-        .and_then(|b| BASE64.decode(b).ok())
-        .and_then(|b| String::from_utf8(b).ok());
-    request.user = basic
-        .as_deref()
-        .map(|b| b.split_once(':').map_or(b, |(u, _)| u).to_owned());
-    log.lock().expect("lock").push(request.clone());
-    let (status, body) = match basic.as_deref() {
-        Some(pair) if pair != format!("{USER}:{PASSWORD}") => (
-            "401 Unauthorized",
-            json!({"errors": [{"code": "UNAUTHORIZED", "message": "invalid user name or password"}]}),
-        ),
-        _ => {
-            let access: Vec<Value> = if basic.is_some() {
-                request
-                    .scopes
-                    .iter()
-                    .filter_map(|scope| {
-                        let mut parts = scope.splitn(3, ':');
-                        let (kind, name, actions) = (parts.next()?, parts.next()?, parts.next()?);
-                        Some(json!({"type": kind, "name": name, "actions": actions.split(',').collect::<Vec<_>>()}))
-                    })
-                    .collect()
-            } else {
-                Vec::new()
-            };
-            let now = SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .expect("clock")
-                .as_secs();
-            let token = ca.jwt(&json!({
-                "iss": ISSUER,
-                "sub": request.user.clone().unwrap_or_default(),
-                "aud": SERVICE,
-                "exp": now + 300,
-                "nbf": now - 10,
-                "iat": now,
-                "jti": format!("{now}-{}", request.scopes.join(" ")),
-                "access": access,
-            }));
-            ("200 OK", json!({"token": token, "expires_in": 300}))
-        }
-    };
-    let body = body.to_string();
+    let answer = handler(&request);
     let mut stream = reader.into_inner();
     let _ = write!(
         stream,
-        "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\
-         Connection: close\r\n\r\n{body}",
-        body.len()
+        "HTTP/1.1 {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        answer.status,
+        answer.content_type,
+        answer.body.len()
     );
+    let _ = stream.write_all(&answer.body);
     let _ = stream.flush();
     let _ = stream.shutdown(std::net::Shutdown::Write);
 }

@@ -6,11 +6,10 @@
 //! streamed straight into the readers that need them.
 
 use std::io::{self, Read};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use palisade_normalize::image::{Fetched, ImageError, ImageStore, MAX_MANIFEST_BYTES};
 use sha2::{Digest, Sha256};
-use ureq::config::RedirectAuthHeaders;
 use ureq::http::{Response, StatusCode, Uri};
 use ureq::tls::{RootCerts, TlsConfig};
 use ureq::{Agent, Body};
@@ -93,8 +92,8 @@ impl RegistryStore {
         }
     }
 
-    /// `GET base+path`, answering one `401` challenge; any other failure is an error naming
-    /// the URL and the reason.
+    /// `GET base+path`, following redirects and answering one `401` challenge; any other
+    /// failure is an error naming the URL and the reason.
     fn get(
         &mut self,
         path: &str,
@@ -104,32 +103,88 @@ impl RegistryStore {
         let url = format!("{}{path}", self.base);
         let mut challenged = false;
         loop {
-            let mut request = self.agent.get(&url);
-            if let Some(accept) = accept {
-                request = request.header("Accept", accept);
-            }
-            if let Some(authorization) = &self.authorization {
-                request = request.header("Authorization", authorization);
-            }
-            let request = request.config().timeout_global(Some(deadline)).build();
-            let response = request.call().map_err(|e| {
-                ImageError::new(format!("GET {url}: {}", self.transport_reason(&e)))
-            })?;
+            let (response, elsewhere) = self.follow(&url, accept, deadline)?;
             let status = response.status();
             if status.is_success() {
                 return Ok((url, response));
             }
-            if status == StatusCode::UNAUTHORIZED && !challenged {
+            let shown = match &elsewhere {
+                Some(origin) => format!("{url} (redirected to {origin})"),
+                None => url.clone(),
+            };
+            // Only the registry itself may ask for credentials: a storage host it redirects
+            // to gets none.
+            if status == StatusCode::UNAUTHORIZED && !challenged && elsewhere.is_none() {
                 challenged = true;
                 self.authenticate(&url, &response)?;
                 continue;
             }
             let mut reason = status_reason(response);
-            if matches!(status, StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN) {
-                reason.push_str(&self.refused_hint());
+            if matches!(status, StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN)
+                && elsewhere.is_none()
+            {
+                reason.push_str(&self.refused_hint(false));
             }
-            return Err(ImageError::new(format!("GET {url}: {reason}")));
+            return Err(ImageError::new(format!("GET {shown}: {reason}")));
         }
+    }
+
+    /// `GET url` and the redirects it leads to. The `Authorization` header goes only to the
+    /// registry's own origin (scheme, host and port), never to the storage a registry sends
+    /// blobs to. Returns the last response and, when it came from elsewhere, that origin
+    /// (only the origin: a storage URL may carry a signature).
+    fn follow(
+        &self,
+        url: &str,
+        accept: Option<&str>,
+        deadline: Duration,
+    ) -> Result<(Response<Body>, Option<String>), ImageError> {
+        let started = Instant::now();
+        let mut current = url.to_owned();
+        for _ in 0..=MAX_REDIRECTS {
+            let own = current
+                .strip_prefix(&self.base)
+                .is_some_and(|rest| rest.starts_with('/'));
+            let elsewhere = (!own).then(|| origin(&current).to_owned());
+            let mut request = self.agent.get(&current);
+            if let Some(accept) = accept {
+                request = request.header("Accept", accept);
+            }
+            if own && let Some(authorization) = &self.authorization {
+                request = request.header("Authorization", authorization);
+            }
+            let remaining = deadline.saturating_sub(started.elapsed());
+            let response = request
+                .config()
+                .timeout_global(Some(remaining))
+                .build()
+                .call()
+                .map_err(|e| {
+                    let via = elsewhere
+                        .as_ref()
+                        .map(|o| format!(" (redirected to {o})"))
+                        .unwrap_or_default();
+                    ImageError::new(format!("GET {url}{via}: {}", self.transport_reason(&e)))
+                })?;
+            if !response.status().is_redirection() || response.status() == StatusCode::NOT_MODIFIED
+            {
+                return Ok((response, elsewhere));
+            }
+            let location = response
+                .headers()
+                .get("location")
+                .and_then(|v| v.to_str().ok())
+                .ok_or_else(|| {
+                    ImageError::new(format!(
+                        "GET {url}: {} redirect without a readable Location",
+                        response.status().as_u16()
+                    ))
+                })?;
+            current = resolve_location(&current, location);
+        }
+        Err(ImageError::new(format!(
+            "GET {url}: more than {MAX_REDIRECTS} redirects"
+        )))
     }
 
     /// Answers a `401`: Basic credentials, or a token from the challenge's realm.
@@ -163,7 +218,7 @@ impl RegistryStore {
             let Some(credential) = &self.credential else {
                 return Err(ImageError::new(format!(
                     "GET {url}: 401 Unauthorized: the registry asks for a user name and password{}",
-                    self.refused_hint()
+                    self.refused_hint(false)
                 )));
             };
             self.authorization = Some(credential.basic_header());
@@ -239,7 +294,7 @@ impl RegistryStore {
         if !status.is_success() {
             let mut reason = status_reason(response);
             if matches!(status, StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN) {
-                reason.push_str(&self.refused_hint());
+                reason.push_str(&self.refused_hint(true));
             }
             return Err(fail(reason));
         }
@@ -257,13 +312,18 @@ impl RegistryStore {
         Ok(token.to_owned())
     }
 
-    /// What to tell the user when a registry turns palisade away: whose credentials it refused,
-    /// or that there were none (and why there may be none).
-    fn refused_hint(&self) -> String {
+    /// What to tell the user when a registry (or its token service) turns palisade away:
+    /// whose credentials it refused, or that there were none (and why there may be none).
+    fn refused_hint(&self, by_token_service: bool) -> String {
         match &self.credential {
-            Some(credential) => format!(
+            Some(credential) if by_token_service => format!(
                 "; the credentials of user `{}` (from {}) were refused",
                 credential.username, credential.source
+            ),
+            Some(credential) => format!(
+                "; the credentials of user `{}` (from {}) were refused or grant no pull access to \
+                 `{}`",
+                credential.username, credential.source, self.reference.repository
             ),
             None => {
                 let mut hint = format!(
@@ -279,10 +339,11 @@ impl RegistryStore {
         }
     }
 
-    /// A transport failure, with a hint when the registry is probably plain HTTP.
+    /// A transport failure, with a hint when the registry is probably plain HTTP (rustls
+    /// reports a plain-text answer to its TLS hello as `InvalidContentType`).
     fn transport_reason(&self, error: &ureq::Error) -> String {
         let mut reason = error.to_string();
-        if self.base.starts_with("https:") {
+        if self.base.starts_with("https:") && reason.contains("InvalidContentType") {
             if self.reference.is_loopback() {
                 reason.push_str(
                     "; if this loopback registry speaks plain HTTP, pass --insecure-registry",
@@ -385,13 +446,14 @@ impl Read for Download {
     }
 }
 
-/// The agent every request goes through: status codes handled here, redirects followed
-/// (credentials kept only on the same host), timeouts on connecting and on every read.
+/// The agent every request goes through: status codes and redirects handled here, timeouts on
+/// connecting and on every read.
 fn agent() -> Agent {
     Agent::config_builder()
         .http_status_as_error(false)
-        .max_redirects(MAX_REDIRECTS)
-        .redirect_auth_headers(RedirectAuthHeaders::SameHost)
+        // Redirects are followed by `RegistryStore::follow`, which decides where the
+        // credentials go.
+        .max_redirects(0)
         .timeout_connect(Some(CONNECT_TIMEOUT))
         .timeout_per_read(Some(READ_TIMEOUT))
         .timeout_global(Some(REQUEST_DEADLINE))
@@ -405,6 +467,37 @@ fn agent() -> Agent {
         )
         .build()
         .new_agent()
+}
+
+/// `scheme://authority` of an absolute URL.
+fn origin(url: &str) -> &str {
+    let after_scheme = url.find("://").map_or(0, |i| i + 3);
+    match url[after_scheme..].find(['/', '?', '#']) {
+        Some(end) => &url[..after_scheme + end],
+        None => url,
+    }
+}
+
+/// Where a `Location` header points, from the URL that answered it: absolute, scheme-relative
+/// (`//host/p`), absolute-path (`/p`) or relative to the current directory.
+fn resolve_location(current: &str, location: &str) -> String {
+    if location.starts_with("http://") || location.starts_with("https://") {
+        return location.to_owned();
+    }
+    if let Some(rest) = location.strip_prefix("//") {
+        let scheme = current.split("://").next().unwrap_or("https");
+        return format!("{scheme}://{rest}");
+    }
+    let origin = origin(current);
+    if location.starts_with('/') {
+        return format!("{origin}{location}");
+    }
+    let path = current[origin.len()..]
+        .split(['?', '#'])
+        .next()
+        .unwrap_or("");
+    let directory = path.rsplit_once('/').map_or("", |(dir, _)| dir);
+    format!("{origin}{directory}/{location}")
 }
 
 /// Reads a whole small body, failing when it is larger than `max`.
@@ -506,6 +599,29 @@ mod tests {
         ] {
             assert!(check_digest(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn redirect_locations_resolve_against_the_answering_url() {
+        let current = "https://registry.example.com:5000/v2/app/blobs/sha256:ab?x=1";
+        assert_eq!(origin(current), "https://registry.example.com:5000");
+        assert_eq!(origin("http://h"), "http://h");
+        assert_eq!(
+            resolve_location(current, "https://s3.example.com/b?sig=1"),
+            "https://s3.example.com/b?sig=1"
+        );
+        assert_eq!(
+            resolve_location(current, "//cdn.example.com/b"),
+            "https://cdn.example.com/b"
+        );
+        assert_eq!(
+            resolve_location(current, "/storage/b"),
+            "https://registry.example.com:5000/storage/b"
+        );
+        assert_eq!(
+            resolve_location(current, "other"),
+            "https://registry.example.com:5000/v2/app/blobs/other"
+        );
     }
 
     #[test]
