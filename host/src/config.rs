@@ -9,6 +9,8 @@
 //! timeout-seconds = 10
 //! max-findings = 100000
 //! max-file-mib = 16           # larger input files are reported, not read
+//! max-image-mib = 8192        # an image whose layers expand to more is an error (bombs)
+//! max-image-entries = 2000000 # likewise for tar entries across an image's layers
 //!
 //! [[plugins]]                 # more plugins; paths are relative to this file
 //! path = "policies/naming.wasm"
@@ -27,6 +29,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::Deserialize;
+
+use palisade_normalize::image::layers::LayerLimits;
 
 use crate::engine::Limits;
 use crate::findings::Severity;
@@ -63,6 +67,8 @@ pub struct LimitsConfig {
     pub timeout_seconds: Option<f64>,
     pub max_findings: Option<usize>,
     pub max_file_mib: Option<u64>,
+    pub max_image_mib: Option<u64>,
+    pub max_image_entries: Option<u64>,
 }
 
 /// A plugin added by path.
@@ -239,6 +245,24 @@ impl Config {
             .max_file_mib
             .map(|m| m << 20)
             .unwrap_or(palisade_normalize::Limits::default().max_file_bytes)
+    }
+}
+
+impl Config {
+    /// Caps on what one image's layers may expand to.
+    pub fn layer_limits(&self) -> LayerLimits {
+        let defaults = LayerLimits::default();
+        LayerLimits {
+            max_bytes: self
+                .limits
+                .max_image_mib
+                .map_or(defaults.max_bytes, |m| m.saturating_mul(1 << 20)),
+            max_entries: self
+                .limits
+                .max_image_entries
+                .unwrap_or(defaults.max_entries),
+            ..defaults
+        }
     }
 }
 

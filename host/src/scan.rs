@@ -412,9 +412,13 @@ impl Session {
             ..palisade_normalize::Limits::default()
         };
         let mut jobs = jobs(&discovered.files);
+        let image_options = ImageOptions {
+            layer_limits: self.config.layer_limits(),
+            ..inputs.image_options.clone()
+        };
         jobs.extend(inputs.images.iter().map(|reference| Job::Image {
             reference,
-            options: &inputs.image_options,
+            options: &image_options,
             registry: &inputs.registry,
         }));
         let outputs: Vec<Normalization> = jobs.par_iter().map(|job| job.run(&limits)).collect();
@@ -603,7 +607,7 @@ impl Session {
                 file: resource.file.clone(),
                 line: span.line,
                 column: if span.line == 0 { 0 } else { span.column },
-                detail: resource.details.locate(&f.pointer).cloned(),
+                detail: resource.detail(&f.pointer),
                 message: f.message,
                 pointer: f.pointer,
                 plugin: plugin.info().name.clone(),
@@ -720,7 +724,8 @@ impl Job<'_> {
                 options,
                 registry,
             } => {
-                let output = crate::image::normalize(reference, options, registry, limits);
+                let output =
+                    crate::image::normalize_with_registry(reference, options, registry, limits);
                 Normalization {
                     resources: output.resources,
                     diagnostics: output.diagnostics,

@@ -234,13 +234,15 @@ fn scan_raw(args: &[&str], cwd: &Path, env: &[(&str, &str)]) -> (i32, String, St
     )
 }
 
-/// The resource ids a report's findings for `file` name.
-fn resources_of(report: &Value, file: &str) -> Vec<String> {
+/// The resource ids a report's findings on the image `input` name (its findings' details
+/// start with the reference).
+fn resources_of(report: &Value, input: &str) -> Vec<String> {
+    let prefix = format!("{input} › ");
     let mut ids: Vec<String> = report["findings"]
         .as_array()
         .expect("findings")
         .iter()
-        .filter(|f| f["file"] == file)
+        .filter(|f| f["detail"].as_str().is_some_and(|d| d.starts_with(&prefix)))
         .map(|f| f["resource"].as_str().expect("resource").to_owned())
         .collect();
     ids.sort();
@@ -734,6 +736,19 @@ fn tampered_blobs_in_the_registry_are_errors_and_the_rest_is_still_scanned() {
     let config_tampered = root_image(dir.path(), "config", "config-tampered");
     let manifest_tampered = root_image(dir.path(), "manifest", "manifest-tampered");
     let good = root_image(dir.path(), "good", "good");
+    // A hardened image with one real gzip layer, whose stored bytes are changed where gzip
+    // does not look (its header's timestamp): only the digest can tell.
+    let layer_path = dir.path().join("layout-layer");
+    let mut layout = Layout::new(&layer_path);
+    let layer = layout.blob(
+        "application/vnd.oci.image.layer.v1.tar+gzip",
+        &gzip_tar(&[("app/server.py", b"print('hi')\n")]),
+    );
+    let mut config = hardened();
+    config["rootfs"]["diff_ids"] = json!([format!("sha256:{}", "0".repeat(64))]);
+    let manifest = layout.image(&config, std::slice::from_ref(&layer));
+    layout.tag("layer", manifest);
+    registry.push(&layer_path, "layer", "app", None);
     registry.push(&config_tampered, "config", "app", None);
     let manifest_digest = registry.push(&manifest_tampered, "manifest", "app", None);
     let good_digest = registry.push(&good, "good", "app", None);
@@ -752,6 +767,10 @@ fn tampered_blobs_in_the_registry_are_errors_and_the_rest_is_still_scanned() {
     let manifest_data = registry.blob_data(&manifest_digest);
     let text = std::fs::read_to_string(&manifest_data).expect("manifest blob");
     std::fs::write(&manifest_data, format!("{text} ")).expect("tamper");
+    let layer_data = registry.blob_data(layer["digest"].as_str().expect("digest"));
+    let mut bytes = std::fs::read(&layer_data).expect("layer blob");
+    bytes[4] ^= 0x01;
+    std::fs::write(&layer_data, bytes).expect("tamper");
 
     std::fs::write(
         dir.path().join("Dockerfile"),
@@ -762,10 +781,13 @@ fn tampered_blobs_in_the_registry_are_errors_and_the_rest_is_still_scanned() {
     let config_ref = format!("{host}/app:config");
     let manifest_ref = format!("{host}/app:manifest");
     let good_ref = format!("{host}/app@{good_digest}");
+    let layer_ref = format!("{host}/app:layer");
     let (code, report, stderr) = scan(
         &[
             "Dockerfile",
             "--insecure-registry",
+            "--image",
+            &layer_ref,
             "--image",
             &config_ref,
             "--image",
@@ -777,22 +799,29 @@ fn tampered_blobs_in_the_registry_are_errors_and_the_rest_is_still_scanned() {
         &[],
     );
     assert_eq!(code, 2, "{stderr}");
-    let mut found = errors(&report);
-    found.sort();
-    assert_eq!(found.len(), 2, "{found:#?}");
-    assert_eq!(found[0].0, config_ref);
-    assert!(
-        found[0].1.contains("does not match its digest"),
-        "{found:#?}"
-    );
-    assert_eq!(found[1].0, manifest_ref);
-    assert!(
-        found[1]
-            .1
-            .contains(&format!("manifest {}", &manifest_digest[..19]))
-            && found[1].1.contains("does not match its digest"),
-        "{found:#?}"
-    );
+    let found = errors(&report);
+    assert_eq!(found.len(), 3, "{found:#?}");
+    let error_of = |reference: &str| {
+        found
+            .iter()
+            .find(|(file, _)| file == reference)
+            .map(|(_, message)| message.clone())
+            .unwrap_or_else(|| panic!("no error for {reference}: {found:#?}"))
+    };
+    for (reference, blob) in [
+        (&config_ref, "config sha256:"),
+        (
+            &manifest_ref,
+            &format!("manifest {}", &manifest_digest[..19]),
+        ),
+        (&layer_ref, &layer["digest"].as_str().expect("digest")[..19]),
+    ] {
+        let message = error_of(reference);
+        assert!(
+            message.contains(blob) && message.contains("does not match its digest"),
+            "{reference}: {message}"
+        );
+    }
     assert_eq!(findings_of(&report, &config_ref), []);
     assert_eq!(findings_of(&report, &manifest_ref), []);
     assert_eq!(
@@ -804,6 +833,23 @@ fn tampered_blobs_in_the_registry_are_errors_and_the_rest_is_still_scanned() {
         dockerfile.contains(&("docker/run-as-root".to_owned(), "line 2".to_owned())),
         "{dockerfile:#?}"
     );
+}
+
+/// A gzip-compressed tar of regular files.
+fn gzip_tar(files: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut builder = tar::Builder::new(Vec::new());
+    for (path, data) in files {
+        let mut header = tar::Header::new_gnu();
+        header.set_mode(0o644);
+        header.set_size(data.len() as u64);
+        builder
+            .append_data(&mut header, path, *data)
+            .expect("writing to memory");
+    }
+    let tar = builder.into_inner().expect("writing to memory");
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    encoder.write_all(&tar).expect("writing to memory");
+    encoder.finish().expect("writing to memory")
 }
 
 const SERVICE: &str = "palisade-test-registry";

@@ -30,8 +30,9 @@ impl<T> Default for PointerTable<T> {
 /// (`privileged:`), for an array element the element's first token (`- name: web`).
 pub type SpanTable = PointerTable<Span>;
 
-/// Pointer → where the value lives when the input has no lines, e.g. an image's
-/// `layer sha256:1a2b3c4d5e6f /usr/bin/passwd` or `config User`.
+/// Pointer → where the value lives when the input has no lines. The root pointer names the
+/// input (`oci:build/layout:1.0`), deeper pointers the place inside it
+/// (`layer sha256:1a2b3c4d5e6f /usr/bin/passwd`, `config User`); see [`Resource::detail`].
 pub type DetailTable = PointerTable<String>;
 
 impl<T> PointerTable<T> {
@@ -108,6 +109,19 @@ impl Resource {
             line: self.line,
             column: 1,
         })
+    }
+}
+
+impl Resource {
+    /// Where the value at `pointer` lives in an input without lines: the input's name and the
+    /// nearest recorded place inside it (`oci:build/layout:1.0 › layer sha256:1a2b3c4d5e6f
+    /// /usr/bin/passwd`); `None` when the resource records no details.
+    pub fn detail(&self, pointer: &str) -> Option<String> {
+        let place = self.details.locate(pointer)?;
+        match self.details.get("") {
+            Some(input) if !std::ptr::eq(input, place) => Some(format!("{input} › {place}")),
+            _ => Some(place.clone()),
+        }
     }
 }
 

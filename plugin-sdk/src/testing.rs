@@ -20,7 +20,7 @@ use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use crate::{OwnedValue, Policy, Resource, Severity, Value};
+use crate::{OwnedValue, Policy, Resource, Rule, Severity, Value};
 use palisade_normalize::{Limits, normalize_file};
 
 /// A finding placed on its line, as the host would report it.
@@ -310,4 +310,46 @@ mod tests {
             BTreeSet::from([3])
         );
     }
+}
+
+/// Checks a pack's rule catalogue, as `palisade rules` and `palisade explain` show it: ids
+/// unique and under `prefix` (e.g. `image/`), and each rule with a title, a description of at
+/// least `min_description` bytes, a remediation, an `https://` help URI, tags and kinds.
+/// Panics listing every problem.
+pub fn check_rule_catalogue(rules: &[Rule], prefix: &str, min_description: usize) {
+    let mut problems = String::new();
+    let mut ids = BTreeSet::new();
+    for rule in rules {
+        let id = rule.id;
+        let mut problem = |what: &str| {
+            let _ = writeln!(problems, "{id}: {what}");
+        };
+        if !ids.insert(id) {
+            problem("the id is used twice");
+        }
+        if !id.starts_with(prefix) {
+            problem(&format!("the id does not start with `{prefix}`"));
+        }
+        if rule.title.is_empty() {
+            problem("no title");
+        }
+        if rule.description.len() < min_description {
+            problem(&format!(
+                "the description is shorter than {min_description} bytes"
+            ));
+        }
+        if rule.remediation.is_empty() {
+            problem("no remediation");
+        }
+        if !rule.help_uri.is_some_and(|uri| uri.starts_with("https://")) {
+            problem("no https help URI");
+        }
+        if rule.tags.is_empty() {
+            problem("no tags");
+        }
+        if rule.kinds.is_empty() {
+            problem("no kinds");
+        }
+    }
+    assert!(problems.is_empty(), "rule catalogue:\n{problems}");
 }

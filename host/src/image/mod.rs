@@ -17,9 +17,15 @@ pub use reference::{Reference, ReferenceError};
 pub use registry::{RegistryOptions, RegistryStore};
 
 /// Normalizes the image `reference` names: a local form first (`oci:`, `docker-archive:`, a
-/// layout directory, a `.tar`, a JSON file), else an image in a registry. Problems are
-/// diagnostics on the reference.
-pub fn normalize(
+/// layout directory, a `.tar`, a JSON file), else an image in a registry, pulled anonymously
+/// over HTTPS (see [`normalize_with_registry`] for credentials and plain-HTTP loopback
+/// registries). Problems are diagnostics on the reference.
+pub fn normalize(reference: &str, options: &ImageOptions, limits: &Limits) -> Normalized {
+    normalize_with_registry(reference, options, &RegistryOptions::default(), limits)
+}
+
+/// [`normalize`], reaching registries as `registry` says.
+pub fn normalize_with_registry(
     reference: &str,
     options: &ImageOptions,
     registry: &RegistryOptions,

@@ -73,7 +73,7 @@ pub fn text(report: &ScanReport, style: Style, source: impl Fn(&str) -> Option<S
             finding.message
         );
         let place = match (&finding.detail, finding.line) {
-            (Some(detail), 0) => format!("{} [{detail}]", finding.file),
+            (Some(detail), 0) => detail.clone(),
             (_, 0) => finding.file.clone(),
             _ => format!("{}:{}:{}", finding.file, finding.line, finding.column),
         };

@@ -177,19 +177,21 @@ pub fn hardened() -> Value {
     )
 }
 
-/// The findings of one image input: (rule, detail or line).
-pub fn findings_of(report: &Value, file: &str) -> Vec<(String, String)> {
+/// The findings of one input: (rule, where). An image's findings are told apart by their
+/// detail (`REFERENCE › config User`), a file's by its path (`line N`).
+pub fn findings_of(report: &Value, input: &str) -> Vec<(String, String)> {
     let mut found: Vec<(String, String)> = report["findings"]
         .as_array()
         .expect("findings")
         .iter()
-        .filter(|f| f["file"] == file)
-        .map(|f| {
-            let place = match f["line"].as_u64() {
-                Some(0) | None => f["detail"].as_str().unwrap_or("").to_owned(),
-                Some(line) => format!("line {line}"),
+        .filter_map(|f| {
+            let place = match f["detail"].as_str() {
+                Some(detail) if detail == input => String::new(),
+                Some(detail) => detail.strip_prefix(&format!("{input} › "))?.to_owned(),
+                None if f["file"] == input => format!("line {}", f["line"]),
+                None => return None,
             };
-            (f["rule"].as_str().expect("rule").to_owned(), place)
+            Some((f["rule"].as_str().expect("rule").to_owned(), place))
         })
         .collect();
     found.sort();

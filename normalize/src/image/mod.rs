@@ -7,25 +7,33 @@
 //! - `image/filesystem`: the merged file tree after whiteouts, streamed from the layers;
 //! - `image/packages`: OS packages from the dpkg, apk and rpm databases in the tree.
 //!
-//! An image has no lines, so each resource's `file` is the image as the user named it
-//! (`oci:build/layout:1.0`) and its [`DetailTable`](crate::DetailTable) says where a value lives
-//! (`layer sha256:1a2b3c4d5e6f /usr/bin/passwd`, `config User`). A bare config or manifest JSON
+//! An image has no lines, so each resource's `file` is the layout directory or archive it was
+//! read from (the reference itself for a registry image), its `reference` attribute the image
+//! as the user named it (`oci:build/layout:1.0`), and its [`DetailTable`](crate::DetailTable)
+//! says where a value lives (`layer sha256:1a2b3c4d5e6f /usr/bin/passwd`, `config User`). A bare config or manifest JSON
 //! file is a file like any other: its values keep their lines.
 //!
 //! Every blob is checked against the digest and size its descriptor gives before anything read
 //! from it counts; a mismatch is an error for that image and the rest of the scan goes on.
 
+mod filesystem;
+pub mod layers;
 mod model;
+pub mod packages;
 mod resources;
 mod store;
 
 use std::io::Read;
 
+pub use filesystem::{FILESYSTEM_KIND, PACKAGES_KIND};
 pub use model::{Platform, PlatformChoice};
-pub use resources::{looks_like_config, looks_like_manifest, normalize_json};
+pub use resources::{
+    CONFIG_KIND, MANIFEST_KIND, looks_like_config, looks_like_manifest, normalize_json,
+};
 pub use store::{DockerArchive, OciLayout, Verified, open_local};
 
 use crate::{Diagnostic, Normalized};
+use layers::LayerLimits;
 
 /// Largest manifest, index or config read, in bytes (the distribution spec's own cap is 4 MiB).
 pub const MAX_MANIFEST_BYTES: u64 = 8 * 1024 * 1024;
@@ -67,8 +75,14 @@ pub struct Fetched {
 /// Where an image's manifests and blobs come from: an OCI layout, a `docker save` archive, a
 /// registry. Stores only fetch; checking digests and sizes is the caller's job.
 pub trait ImageStore {
-    /// How the image is shown in findings and errors, e.g. `oci:build/layout:1.0`.
+    /// How the image is named in errors and in its resources' `reference`, e.g.
+    /// `oci:build/layout:1.0`.
     fn display(&self) -> &str;
+    /// The file its findings point at: the layout directory or archive on disk, or the
+    /// reference itself for an image that is not on disk.
+    fn file(&self) -> &str {
+        self.display()
+    }
     /// The manifests or indexes the reference names (a `docker save` archive may hold several).
     fn roots(&mut self) -> Result<Vec<Fetched>, ImageError>;
     /// A manifest or index by digest, as an index lists it.
@@ -82,6 +96,8 @@ pub trait ImageStore {
 pub struct ImageOptions {
     /// Which platforms of a multi-platform index are scanned.
     pub platform: PlatformChoice,
+    /// Caps on what an image's layers may expand to.
+    pub layer_limits: LayerLimits,
 }
 
 /// Normalizes every image `store` names (each platform chosen by `options`) into resources.

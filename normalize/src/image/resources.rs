@@ -4,6 +4,7 @@
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
+use super::layers::Compression;
 use super::model::{self, Descriptor, Index, Manifest, Platform, PlatformChoice, short};
 use super::store::read_verified;
 use super::{Fetched, ImageOptions, ImageStore, diagnostic};
@@ -75,7 +76,15 @@ fn read_document(
                     index_digest: None,
                     platform: None,
                 });
-                read_image(store, &manifest, &json, fetched.digest, placement, out);
+                read_image(
+                    store,
+                    &manifest,
+                    &json,
+                    fetched.digest,
+                    placement,
+                    options,
+                    out,
+                );
             }
             Err(error) => out.diagnostics.push(diagnostic(
                 &display,
@@ -175,6 +184,7 @@ fn read_image(
     manifest_json: &Value,
     manifest_digest: Option<String>,
     placement: Placement,
+    options: &ImageOptions,
     out: &mut Normalized,
 ) {
     let display = store.display().to_owned();
@@ -208,6 +218,7 @@ fn read_image(
     let digest = manifest_digest.unwrap_or_else(|| config.digest.clone());
     let image = Image {
         reference: display.clone(),
+        file: store.file().to_owned(),
         digest: digest.clone(),
         layer_digests: manifest.layers.iter().map(|l| l.digest.clone()).collect(),
     };
@@ -220,7 +231,6 @@ fn read_image(
         &config.digest,
         &config_json,
         &mut Located::Details(DetailTable::default()),
-        &display,
     ));
     out.resources.push(manifest_resource(
         &image,
@@ -228,14 +238,16 @@ fn read_image(
         placement.index_digest.as_deref(),
         platform.as_ref(),
         &mut Located::Details(DetailTable::default()),
-        &display,
     ));
+    super::filesystem::read_layers(store, manifest, &image, &options.layer_limits, out);
 }
 
 /// What the resources of one image share.
 pub(super) struct Image {
     /// The image as the user named it.
     pub reference: String,
+    /// The file its findings point at.
+    pub file: String,
     /// The manifest's digest (the config's for an image without one).
     pub digest: String,
     /// The manifest's layer digests, bottom first.
@@ -290,13 +302,7 @@ impl Located<'_> {
     }
 }
 
-fn resource(
-    image: &Image,
-    kind: &str,
-    file: &str,
-    attributes: Value,
-    located: &mut Located<'_>,
-) -> Resource {
+fn resource(image: &Image, kind: &str, attributes: Value, located: &mut Located<'_>) -> Resource {
     let taken = std::mem::replace(located, Located::Details(DetailTable::default()));
     let (spans, details) = taken.into_tables();
     let line = spans.get("").map_or(0, |s| s.line);
@@ -304,7 +310,7 @@ fn resource(
     Resource {
         id: image.id(),
         kind: kind.to_owned(),
-        file: file.to_owned(),
+        file: image.file.clone(),
         line,
         end_line,
         attributes,
@@ -319,7 +325,6 @@ pub(super) fn config_resource(
     config_digest: &str,
     raw: &Value,
     located: &mut Located<'_>,
-    file: &str,
 ) -> Resource {
     let section = raw.get("config").unwrap_or(&Value::Null);
     let text = |key: &str| section.get(key).and_then(Value::as_str).unwrap_or("");
@@ -334,7 +339,7 @@ pub(super) fn config_resource(
             None => Value::Null,
         }
     };
-    located.place("", "", || "config".to_owned());
+    located.place("", "", || image.reference.clone());
     let mut attributes = Map::new();
     attributes.insert("reference".into(), json!(image.reference));
     attributes.insert("digest".into(), json!(image.digest));
@@ -508,7 +513,7 @@ pub(super) fn config_resource(
         })
         .collect();
     attributes.insert("history".into(), Value::Array(history));
-    resource(image, CONFIG_KIND, file, Value::Object(attributes), located)
+    resource(image, CONFIG_KIND, Value::Object(attributes), located)
 }
 
 /// The `image/manifest` resource of a manifest document.
@@ -518,7 +523,6 @@ pub(super) fn manifest_resource(
     index_digest: Option<&str>,
     platform: Option<&Platform>,
     located: &mut Located<'_>,
-    file: &str,
 ) -> Resource {
     let descriptor = |d: &Value| {
         json!({
@@ -527,7 +531,7 @@ pub(super) fn manifest_resource(
             "media_type": d.get("mediaType").cloned().unwrap_or(Value::Null),
         })
     };
-    located.place("", "", || format!("manifest {}", short(&image.digest)));
+    located.place("", "", || image.reference.clone());
     let layers: Vec<Value> = raw
         .get("layers")
         .and_then(Value::as_array)
@@ -537,7 +541,9 @@ pub(super) fn manifest_resource(
         .map(|(i, layer)| {
             let mut value = descriptor(layer);
             let media_type = layer.get("mediaType").and_then(Value::as_str).unwrap_or("");
-            value["compression"] = json!(compression(media_type));
+            value["compression"] = json!(
+                Compression::from_media_type(media_type).map_or("unknown", Compression::as_str)
+            );
             let digest = layer.get("digest").and_then(Value::as_str).unwrap_or("");
             located.place(&format!("/layers/{i}"), &format!("/layers/{i}"), || {
                 format!("layer {}", short(digest))
@@ -576,18 +582,7 @@ pub(super) fn manifest_resource(
         "annotations": annotations,
         "total_size": total_size,
     });
-    resource(image, MANIFEST_KIND, file, attributes, located)
-}
-
-/// A layer media type's compression, as the manifest says it.
-fn compression(media_type: &str) -> &'static str {
-    if media_type.ends_with("+zstd") || media_type.ends_with(".zstd") {
-        "zstd"
-    } else if media_type.ends_with("+gzip") || media_type.ends_with(".gzip") {
-        "gzip"
-    } else {
-        "none"
-    }
+    resource(image, MANIFEST_KIND, attributes, located)
 }
 
 /// A JSON pointer reference token (RFC 6901).
@@ -656,30 +651,21 @@ pub fn normalize_json(display: &str, text: &str, limits: &Limits) -> Normalized 
     if looks_like_config(text) {
         let image = Image {
             reference: display.to_owned(),
+            file: display.to_owned(),
             digest: digest.clone(),
             layer_digests: Vec::new(),
         };
-        out.resources.push(config_resource(
-            &image,
-            &digest,
-            &raw,
-            &mut located,
-            display,
-        ));
+        out.resources
+            .push(config_resource(&image, &digest, &raw, &mut located));
     } else if looks_like_manifest(text) {
         let image = Image {
             reference: display.to_owned(),
+            file: display.to_owned(),
             digest,
             layer_digests: Vec::new(),
         };
-        out.resources.push(manifest_resource(
-            &image,
-            &raw,
-            None,
-            None,
-            &mut located,
-            display,
-        ));
+        out.resources
+            .push(manifest_resource(&image, &raw, None, None, &mut located));
     } else {
         out.diagnostics.push(Diagnostic {
             file: display.to_owned(),

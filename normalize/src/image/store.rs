@@ -165,6 +165,7 @@ pub struct OciLayout {
     dir: PathBuf,
     tag: Option<String>,
     display: String,
+    file: String,
 }
 
 impl OciLayout {
@@ -196,6 +197,7 @@ impl OciLayout {
             dir: dir.to_path_buf(),
             tag: tag.map(str::to_owned),
             display,
+            file: shown,
         })
     }
 
@@ -219,6 +221,10 @@ impl OciLayout {
 impl ImageStore for OciLayout {
     fn display(&self) -> &str {
         &self.display
+    }
+
+    fn file(&self) -> &str {
+        &self.file
     }
 
     fn roots(&mut self) -> Result<Vec<Fetched>, ImageError> {
@@ -287,6 +293,7 @@ const REF_NAME: &str = "org.opencontainers.image.ref.name";
 pub struct DockerArchive {
     path: PathBuf,
     display: String,
+    file: String,
     /// Entry name → (offset of its data, size), links resolved.
     entries: HashMap<String, (u64, u64)>,
     /// Digest → entry name, for the blobs the synthesized manifests name.
@@ -359,6 +366,7 @@ impl DockerArchive {
         Ok(DockerArchive {
             path: path.to_path_buf(),
             display,
+            file: shown,
             entries: data,
             blobs: HashMap::new(),
         })
@@ -384,6 +392,10 @@ impl DockerArchive {
 impl ImageStore for DockerArchive {
     fn display(&self) -> &str {
         &self.display
+    }
+
+    fn file(&self) -> &str {
+        &self.file
     }
 
     fn roots(&mut self) -> Result<Vec<Fetched>, ImageError> {

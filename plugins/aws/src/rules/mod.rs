@@ -73,3 +73,13 @@ mod test_support {
         pairs
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::ALL;
+
+    #[test]
+    fn rules_are_documented_and_unique() {
+        palisade_sdk::testing::check_rule_catalogue(ALL, "aws/", 200);
+    }
+}

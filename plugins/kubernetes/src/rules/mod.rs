@@ -66,31 +66,18 @@ fn capability_name(raw: &str) -> &str {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeSet;
-
     use super::*;
 
     #[test]
     fn rules_are_documented_and_unique() {
-        let mut ids = BTreeSet::new();
+        palisade_sdk::testing::check_rule_catalogue(ALL, "k8s/", 80);
         for rule in ALL {
-            assert!(ids.insert(rule.id), "duplicate rule id {}", rule.id);
-            assert!(rule.id.starts_with("k8s/"), "{}", rule.id);
-            assert!(!rule.title.is_empty(), "{}", rule.id);
-            assert!(
-                rule.description.len() > 80,
-                "{}: description too short",
-                rule.id
-            );
-            assert!(!rule.remediation.is_empty(), "{}", rule.id);
             assert!(
                 rule.help_uri
                     .is_some_and(|uri| uri.starts_with("https://kubernetes.io/")),
                 "{}",
                 rule.id
             );
-            assert!(!rule.tags.is_empty(), "{}", rule.id);
-            assert!(!rule.kinds.is_empty(), "{}", rule.id);
         }
     }
 
