@@ -91,6 +91,11 @@ struct ScanArgs {
     #[arg(long)]
     insecure_registry: bool,
 
+    /// Seconds to wait for a registry to connect or to send more data before giving up.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    registry_timeout: u64,
+
     /// The platform to scan in multi-platform images: os/arch[/variant], or `all`.
     #[arg(long, value_name = "PLATFORM", default_value = "linux/amd64")]
     platform: PlatformChoice,
@@ -170,6 +175,7 @@ fn scan(args: ScanArgs) -> i32 {
         scan = scan.registry(RegistryOptions {
             insecure_loopback: args.insecure_registry,
             credentials,
+            timeout: std::time::Duration::from_secs(args.registry_timeout),
         });
     }
     if let Some(severity) = args.fail_on {

@@ -542,11 +542,9 @@ fn blobs_follow_the_redirect_to_storage_without_the_registry_credentials() {
             seen.lock().expect("lock").push((path.clone(), credentials));
             let file = root.get().expect("root set").join(&path);
             match std::fs::read(&file) {
-                Ok(body) if !path.contains("..") => HttpAnswer {
-                    status: "200 OK",
-                    content_type: "application/octet-stream",
-                    body,
-                },
+                Ok(body) if !path.contains("..") => {
+                    HttpAnswer::bytes("200 OK", "application/octet-stream", body)
+                }
                 _ => HttpAnswer::json("404 Not Found", &json!({})),
             }
         })
@@ -852,6 +850,169 @@ fn gzip_tar(files: &[(&str, &[u8])]) -> Vec<u8> {
     encoder.finish().expect("writing to memory")
 }
 
+#[test]
+fn a_hostile_registry_is_cut_off_with_errors_that_say_why() {
+    const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+    let port: Arc<OnceLock<u16>> = Arc::new(OnceLock::new());
+    let paths: Arc<Mutex<Vec<String>>> = Arc::new(Mutex::new(Vec::new()));
+    let pinned = format!("sha256:{}", "a".repeat(64));
+    let other = format!("sha256:{}", "b".repeat(64));
+    let fake = {
+        let (port, paths, pinned, other) =
+            (port.clone(), paths.clone(), pinned.clone(), other.clone());
+        serve_http(move |request| {
+            let path = request.path().to_owned();
+            paths.lock().expect("lock").push(path.clone());
+            let own = format!("http://127.0.0.1:{}", port.get().expect("port set"));
+            match path.as_str() {
+                "/v2/big/manifests/1" => {
+                    HttpAnswer::bytes("200 OK", OCI_MANIFEST, vec![b' '; 9 * 1024 * 1024])
+                }
+                "/v2/slow/manifests/1" => {
+                    std::thread::sleep(Duration::from_secs(4));
+                    HttpAnswer::json("404 Not Found", &json!({}))
+                }
+                "/v2/loop/manifests/1" => HttpAnswer::bytes("302 Found", "text/plain", Vec::new())
+                    .header("Location", "/v2/loop/manifests/1"),
+                "/v2/token/manifests/1" => HttpAnswer::json("401 Unauthorized", &json!({})).header(
+                    "WWW-Authenticate",
+                    format!(r#"Bearer realm="{own}/huge-token""#),
+                ),
+                "/huge-token" => {
+                    HttpAnswer::bytes("200 OK", "application/json", vec![b' '; 2 * 1024 * 1024])
+                }
+                "/v2/leak/manifests/1" => HttpAnswer::json("401 Unauthorized", &json!({})).header(
+                    "WWW-Authenticate",
+                    r#"Bearer realm="http://registry.example.com/token",service="x""#,
+                ),
+                "/v2/traversal/manifests/1" => {
+                    let manifest = json!({
+                        "schemaVersion": 2,
+                        "mediaType": OCI_MANIFEST,
+                        "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+                                   "digest": "sha256:../../../../v2/_catalog", "size": 10},
+                        "layers": [],
+                    });
+                    HttpAnswer::bytes("200 OK", OCI_MANIFEST, manifest.to_string().into_bytes())
+                }
+                "/v2/schema1/manifests/1" => HttpAnswer::bytes(
+                    "200 OK",
+                    "application/vnd.docker.distribution.manifest.v1+prettyjws",
+                    b"{}".to_vec(),
+                ),
+                p if p == format!("/v2/pinned/manifests/{pinned}") => {
+                    HttpAnswer::bytes("200 OK", OCI_MANIFEST, b"{}".to_vec())
+                        .header("Docker-Content-Digest", other.clone())
+                }
+                _ => HttpAnswer::bytes("500 Internal Server Error", "text/plain", b"oops".to_vec()),
+            }
+        })
+    };
+    port.set(fake).expect("set once");
+    let host = format!("127.0.0.1:{fake}");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let reference = |name: &str| format!("{host}/{name}:1");
+    let images: Vec<String> = [
+        "big",
+        "slow",
+        "loop",
+        "token",
+        "leak",
+        "traversal",
+        "schema1",
+        "broken",
+    ]
+    .iter()
+    .map(|name| reference(name))
+    .chain([format!("{host}/pinned@{pinned}")])
+    .collect();
+    let mut args = vec!["--insecure-registry", "--registry-timeout", "1"];
+    for image in &images {
+        args.extend(["--image", image.as_str()]);
+    }
+    let started = Instant::now();
+    let (code, report, stderr) = scan(
+        &args,
+        dir.path(),
+        &[("PALISADE_REGISTRY_AUTH", "u:secret-pw")],
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "the stalled registry was waited for"
+    );
+    assert_eq!(code, 2, "{stderr}");
+    let found = errors(&report);
+    let url = |name: &str| format!("GET http://{host}/v2/{name}/manifests/1");
+    let expect = [
+        (
+            reference("big"),
+            format!(
+                "{}: the answer is larger than 8388608 bytes; not read",
+                url("big")
+            ),
+        ),
+        (
+            reference("slow"),
+            format!("{}: timeout: per read", url("slow")),
+        ),
+        (
+            reference("loop"),
+            format!("{}: more than 5 redirects", url("loop")),
+        ),
+        (
+            reference("token"),
+            format!(
+                "token service http://{host}/huge-token: the answer is larger than 1048576 bytes"
+            ),
+        ),
+        (
+            reference("leak"),
+            "token service http://registry.example.com/token: refusing to ask for a token over \
+             plain HTTP"
+                .to_owned(),
+        ),
+        (
+            reference("traversal"),
+            "`sha256:../../../../v2/_catalog` is not a sha256 digest; not fetched".to_owned(),
+        ),
+        (
+            reference("schema1"),
+            "a Docker schema 1 manifest".to_owned(),
+        ),
+        (
+            reference("broken"),
+            format!("{}: 500 Internal Server Error", url("broken")),
+        ),
+        (
+            format!("{host}/pinned@{pinned}"),
+            format!("the registry answered manifest {other} for the pinned digest {pinned}"),
+        ),
+    ];
+    assert_eq!(found.len(), expect.len(), "{found:#?}");
+    for (file, want) in expect {
+        let message = found
+            .iter()
+            .find(|(f, _)| *f == file)
+            .map(|(_, m)| m.as_str())
+            .unwrap_or_else(|| panic!("no error for {file}: {found:#?}"));
+        assert!(
+            message.contains(&want),
+            "{file}: {message:?} should say {want:?}"
+        );
+    }
+    assert!(
+        !format!("{report}{stderr}").contains("secret-pw"),
+        "a secret was printed"
+    );
+    let paths = paths.lock().expect("lock");
+    assert!(
+        !paths
+            .iter()
+            .any(|p| p.contains("..") || p.contains("_catalog")),
+        "{paths:#?}"
+    );
+}
+
 const SERVICE: &str = "palisade-test-registry";
 const ISSUER: &str = "palisade-test-issuer";
 
@@ -1035,15 +1196,27 @@ struct HttpAnswer {
     status: &'static str,
     content_type: &'static str,
     body: Vec<u8>,
+    /// More headers, e.g. `Location`, `WWW-Authenticate`.
+    headers: Vec<(&'static str, String)>,
 }
 
 impl HttpAnswer {
     fn json(status: &'static str, body: &Value) -> HttpAnswer {
+        HttpAnswer::bytes(status, "application/json", body.to_string().into_bytes())
+    }
+
+    fn bytes(status: &'static str, content_type: &'static str, body: Vec<u8>) -> HttpAnswer {
         HttpAnswer {
             status,
-            content_type: "application/json",
-            body: body.to_string().into_bytes(),
+            content_type,
+            body,
+            headers: Vec::new(),
         }
+    }
+
+    fn header(mut self, name: &'static str, value: impl Into<String>) -> HttpAnswer {
+        self.headers.push((name, value.into()));
+        self
     }
 }
 
@@ -1087,13 +1260,17 @@ fn answer_http(stream: TcpStream, handler: &dyn Fn(&HttpRequest) -> HttpAnswer) 
     };
     let answer = handler(&request);
     let mut stream = reader.into_inner();
-    let _ = write!(
-        stream,
-        "HTTP/1.1 {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+    let mut head = format!(
+        "HTTP/1.1 {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: close\r\n",
         answer.status,
         answer.content_type,
         answer.body.len()
     );
+    for (name, value) in &answer.headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str("\r\n");
+    let _ = stream.write_all(head.as_bytes());
     let _ = stream.write_all(&answer.body);
     let _ = stream.flush();
     let _ = stream.shutdown(std::net::Shutdown::Write);

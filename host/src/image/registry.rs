@@ -23,17 +23,15 @@ pub const MAX_TOKEN_BYTES: u64 = 1024 * 1024;
 /// Largest error body read from a registry, in bytes (only its message is shown).
 const MAX_ERROR_BYTES: u64 = 64 * 1024;
 
-/// Time to set up a connection (DNS, TCP, TLS).
-pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+/// The default for [`RegistryOptions::timeout`]: connecting, and any one read.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Longest wait for any one read from the network: a stalled registry fails after this.
-pub const READ_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// Deadline for a whole manifest or token request, redirects and body included.
+/// Deadline for a whole manifest or token request, redirects and body included (at least
+/// four times [`RegistryOptions::timeout`]).
 pub const REQUEST_DEADLINE: Duration = Duration::from_secs(120);
 
 /// Deadline for a whole blob download: layers can be gigabytes, so only a stall (see
-/// [`READ_TIMEOUT`]) or this ends one early.
+/// [`RegistryOptions::timeout`]) or this ends one early.
 pub const BLOB_DEADLINE: Duration = Duration::from_secs(60 * 60);
 
 /// Redirects followed (registries send blobs to object storage).
@@ -46,13 +44,25 @@ const MANIFEST_ACCEPT: &str = "application/vnd.oci.image.index.v1+json, \
     application/vnd.docker.distribution.manifest.v2+json";
 
 /// How registries are reached, and with which credentials.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RegistryOptions {
     /// Speak plain HTTP to registries on a loopback address (`localhost`, 127.0.0.0/8, `::1`).
     /// Every other registry is always reached over HTTPS.
     pub insecure_loopback: bool,
     /// Credentials offered when a registry asks for them.
     pub credentials: RegistryCredentials,
+    /// Longest wait to connect, and for any one read: a stalled registry fails after this.
+    pub timeout: Duration,
+}
+
+impl Default for RegistryOptions {
+    fn default() -> RegistryOptions {
+        RegistryOptions {
+            insecure_loopback: false,
+            credentials: RegistryCredentials::none(),
+            timeout: DEFAULT_TIMEOUT,
+        }
+    }
 }
 
 /// An image in a registry, read through the distribution API.
@@ -62,6 +72,8 @@ pub struct RegistryStore {
     /// `https://host[:port]` (or `http://` for an insecure loopback registry).
     base: String,
     agent: Agent,
+    /// Deadline for a manifest or token request.
+    request_deadline: Duration,
     insecure_loopback: bool,
     credential: Option<Credential>,
     /// Why the user may have credentials palisade did not find (a credential helper, …).
@@ -86,7 +98,8 @@ impl RegistryStore {
             missing_note: credentials.missing_note(&reference.registry),
             reference,
             base,
-            agent: agent(),
+            agent: agent(options.timeout),
+            request_deadline: REQUEST_DEADLINE.max(options.timeout.saturating_mul(4)),
             insecure_loopback: options.insecure_loopback,
             authorization: None,
         }
@@ -286,7 +299,7 @@ impl RegistryStore {
         }
         let response = request
             .config()
-            .timeout_global(Some(REQUEST_DEADLINE))
+            .timeout_global(Some(self.request_deadline))
             .build()
             .call()
             .map_err(|e| fail(self.transport_reason(&e)))?;
@@ -370,7 +383,7 @@ impl ImageStore for RegistryStore {
             self.reference.repository,
             self.reference.manifest_reference()
         );
-        let (url, response) = self.get(&path, Some(MANIFEST_ACCEPT), REQUEST_DEADLINE)?;
+        let (url, response) = self.get(&path, Some(MANIFEST_ACCEPT), self.request_deadline)?;
         let media_type = content_type(&response);
         let header_digest = response
             .headers()
@@ -408,7 +421,7 @@ impl ImageStore for RegistryStore {
             )));
         }
         let path = format!("/v2/{}/manifests/{digest}", self.reference.repository);
-        let (url, response) = self.get(&path, Some(MANIFEST_ACCEPT), REQUEST_DEADLINE)?;
+        let (url, response) = self.get(&path, Some(MANIFEST_ACCEPT), self.request_deadline)?;
         let media_type = content_type(&response);
         let bytes = read_capped(response, MAX_MANIFEST_BYTES)
             .map_err(|reason| ImageError::new(format!("GET {url}: {reason}")))?;
@@ -448,15 +461,14 @@ impl Read for Download {
 
 /// The agent every request goes through: status codes and redirects handled here, timeouts on
 /// connecting and on every read.
-fn agent() -> Agent {
+fn agent(timeout: Duration) -> Agent {
     Agent::config_builder()
         .http_status_as_error(false)
         // Redirects are followed by `RegistryStore::follow`, which decides where the
         // credentials go.
         .max_redirects(0)
-        .timeout_connect(Some(CONNECT_TIMEOUT))
-        .timeout_per_read(Some(READ_TIMEOUT))
-        .timeout_global(Some(REQUEST_DEADLINE))
+        .timeout_connect(Some(timeout))
+        .timeout_per_read(Some(timeout))
         .user_agent(concat!("palisade/", env!("CARGO_PKG_VERSION")))
         // The system's trust store, so registries behind a company CA work as they do for
         // docker and skopeo (it honours SSL_CERT_FILE).
@@ -628,7 +640,7 @@ mod tests {
     fn only_loopback_registries_are_reached_over_plain_http() {
         let options = RegistryOptions {
             insecure_loopback: true,
-            credentials: RegistryCredentials::none(),
+            ..RegistryOptions::default()
         };
         let store = |text: &str, options: &RegistryOptions| {
             let reference = Reference::parse(text).expect("parses");
