@@ -438,6 +438,25 @@ fn basic_auth_takes_credentials_from_the_environment_or_docker_config() {
         "{found:#?}"
     );
 
+    // Docker's config hands this registry to a credential helper: the error says so.
+    let helped = dir.path().join("helped");
+    std::fs::create_dir_all(&helped).expect("mkdir");
+    let config = json!({"auths": {(registry.host()): {}}, "credsStore": "desktop"});
+    std::fs::write(helped.join("config.json"), config.to_string()).expect("write");
+    let helped_arg = helped.to_string_lossy().into_owned();
+    let (code, report, _) = scan(&args, dir.path(), &[("DOCKER_CONFIG", &helped_arg)]);
+    assert_eq!(code, 2);
+    let found = errors(&report);
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert!(
+        found[0].1.contains(&format!(
+            "Docker's config hands {} to the credential helper `docker-credential-desktop`; \
+             palisade does not run credential helpers, set PALISADE_REGISTRY_AUTH instead",
+            registry.host()
+        )),
+        "{found:#?}"
+    );
+
     let wrong = format!("{USER}:not-the-password");
     let (code, report, stderr) = scan(&args, dir.path(), &[("PALISADE_REGISTRY_AUTH", &wrong)]);
     assert_eq!(code, 2, "{stderr}");
@@ -878,6 +897,18 @@ fn a_hostile_registry_is_cut_off_with_errors_that_say_why() {
                     "WWW-Authenticate",
                     format!(r#"Bearer realm="{own}/huge-token""#),
                 ),
+                // An OAuth2-style token service: only `access_token`, which must come back.
+                "/v2/oauth/manifests/1" => match request.header("authorization") {
+                    Some("Bearer oauth-abc") => HttpAnswer::json(
+                        "404 Not Found",
+                        &json!({"errors": [{"code": "MANIFEST_UNKNOWN", "message": "manifest unknown"}]}),
+                    ),
+                    _ => HttpAnswer::json("401 Unauthorized", &json!({})).header(
+                        "WWW-Authenticate",
+                        format!(r#"Bearer realm="{own}/oauth-token""#),
+                    ),
+                },
+                "/oauth-token" => HttpAnswer::json("200 OK", &json!({"access_token": "oauth-abc"})),
                 "/huge-token" => {
                     HttpAnswer::bytes("200 OK", "application/json", vec![b' '; 2 * 1024 * 1024])
                 }
@@ -921,6 +952,7 @@ fn a_hostile_registry_is_cut_off_with_errors_that_say_why() {
         "traversal",
         "schema1",
         "broken",
+        "oauth",
     ]
     .iter()
     .map(|name| reference(name))
@@ -982,6 +1014,11 @@ fn a_hostile_registry_is_cut_off_with_errors_that_say_why() {
         (
             reference("broken"),
             format!("{}: 500 Internal Server Error", url("broken")),
+        ),
+        // The `access_token` was fetched and sent: the registry got past authentication.
+        (
+            reference("oauth"),
+            format!("{}: 404 Not Found: manifest unknown", url("oauth")),
         ),
         (
             format!("{host}/pinned@{pinned}"),
