@@ -180,7 +180,9 @@ impl Scan {
         self
     }
 
-    /// How images in registries are pulled (plain HTTP to loopback registries, credentials).
+    /// How images in registries are pulled (plain HTTP to loopback registries, credentials,
+    /// timeout). Without it: anonymously, over HTTPS only; the CLI passes the credentials
+    /// [`RegistryCredentials::from_env`](crate::image::RegistryCredentials::from_env) finds.
     pub fn registry(mut self, options: RegistryOptions) -> Scan {
         self.registry = options;
         self

@@ -49,8 +49,8 @@ pub fn normalize_with_registry(
     if path.exists() {
         return failed(
             reference,
-            "is neither an OCI image layout (no `oci-layout` file), a docker archive (`.tar`) \
-             nor an image config/manifest JSON file"
+            "exists but is neither an OCI image layout (no `oci-layout` file), a docker archive \
+             (`.tar`) nor an image config/manifest JSON file"
                 .to_owned(),
         );
     }
