@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
+use palisade::image::{RegistryCredentials, RegistryOptions};
 use palisade::normalize::image::PlatformChoice;
 use palisade::report::{self, Format, Style};
 use palisade::{Scan, ScanReport, Severity};
@@ -65,10 +66,35 @@ struct ScanArgs {
     paths: Vec<PathBuf>,
 
     /// Scan a container image (repeatable): `oci:DIR[:TAG]` (an OCI image layout),
-    /// `docker-archive:FILE.tar` (`docker save` output), or an image config or manifest JSON
-    /// file.
+    /// `docker-archive:FILE.tar` (`docker save` output), an image config or manifest JSON
+    /// file, or an image in a registry: `[HOST[:PORT]/]REPO[:TAG][@sha256:DIGEST]`.
+    ///
+    /// Registry images are pulled over HTTPS (`alpine:3.20` and `acme/app` are on Docker Hub;
+    /// the tag defaults to `latest`; `@sha256:…` pins the manifest, which is then checked).
+    /// When a registry asks for credentials, palisade answers with the first of:
+    ///
+    /// - `PALISADE_REGISTRY_AUTH`: either `user:password` (offered to every registry that
+    ///   asks) or a JSON object of registry to `user:password`, e.g.
+    ///   `{"registry.example.com": "ci:s3cret", "docker.io": "me:token"}`;
+    ///
+    /// - Docker's `config.json` (`$DOCKER_CONFIG/config.json`, else
+    ///   `~/.docker/config.json`): `auths.<registry>.auth` as `docker login` writes it (Docker
+    ///   Hub under `https://index.docker.io/v1/`). Credential helpers (`credsStore`,
+    ///   `credHelpers`) are not run.
+    ///
+    /// Basic and Bearer-token authentication are supported. Secrets are never printed.
     #[arg(long = "image", value_name = "REF")]
     images: Vec<String>,
+
+    /// Pull from registries on a loopback address (localhost, 127.0.0.1, ::1) over plain
+    /// HTTP. Every other registry is always reached over HTTPS.
+    #[arg(long)]
+    insecure_registry: bool,
+
+    /// Seconds to wait for a registry to connect or to send more data before giving up.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    registry_timeout: u64,
 
     /// The platform to scan in multi-platform images: os/arch[/variant], or `all`.
     #[arg(long, value_name = "PLATFORM", default_value = "linux/amd64")]
@@ -141,6 +167,17 @@ fn scan(args: ScanArgs) -> i32 {
         scan = scan.image(image);
     }
     scan = scan.platform(args.platform.clone());
+    if !args.images.is_empty() {
+        let credentials = match RegistryCredentials::from_env() {
+            Ok(credentials) => credentials,
+            Err(e) => return fail(e),
+        };
+        scan = scan.registry(RegistryOptions {
+            insecure_loopback: args.insecure_registry,
+            credentials,
+            timeout: std::time::Duration::from_secs(args.registry_timeout),
+        });
+    }
     if let Some(severity) = args.fail_on {
         scan = scan.fail_on(severity);
     }

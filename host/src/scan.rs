@@ -25,6 +25,7 @@ use crate::config::{Config, ConfigError};
 use crate::discover::{SourceFile, discover};
 use crate::engine::{CompileCache, Engine, Input, Plugin, RuleInfo};
 use crate::findings::{Finding, Severity};
+use crate::image::RegistryOptions;
 use crate::packs;
 
 /// A problem that made the scan incomplete: a bad input file, a failing plugin, a config issue.
@@ -138,6 +139,8 @@ pub struct Inputs {
     /// Image references as `--image` takes them.
     pub images: Vec<String>,
     pub image_options: ImageOptions,
+    /// How images in registries are pulled.
+    pub registry: RegistryOptions,
 }
 
 /// A configured scan. Build it, then [`run`](Scan::run) it.
@@ -146,6 +149,7 @@ pub struct Scan {
     paths: Vec<PathBuf>,
     images: Vec<String>,
     image_options: ImageOptions,
+    registry: RegistryOptions,
     plugins: Vec<PathBuf>,
     default_packs: Option<bool>,
     config: Option<PathBuf>,
@@ -163,8 +167,8 @@ impl Scan {
         }
     }
 
-    /// Adds a container image: `oci:DIR[:TAG]`, `docker-archive:FILE`, or an image config or
-    /// manifest JSON file.
+    /// Adds a container image: `oci:DIR[:TAG]`, `docker-archive:FILE`, an image config or
+    /// manifest JSON file, or an image in a registry (`[HOST[:PORT]/]REPO[:TAG][@sha256:…]`).
     pub fn image(mut self, reference: impl Into<String>) -> Scan {
         self.images.push(reference.into());
         self
@@ -173,6 +177,14 @@ impl Scan {
     /// Which platforms of multi-platform images are scanned (default linux/amd64).
     pub fn platform(mut self, platform: PlatformChoice) -> Scan {
         self.image_options.platform = platform;
+        self
+    }
+
+    /// How images in registries are pulled (plain HTTP to loopback registries, credentials,
+    /// timeout). Without it: anonymously, over HTTPS only; the CLI passes the credentials
+    /// [`RegistryCredentials::from_env`](crate::image::RegistryCredentials::from_env) finds.
+    pub fn registry(mut self, options: RegistryOptions) -> Scan {
+        self.registry = options;
         self
     }
 
@@ -305,6 +317,7 @@ impl Scan {
             paths,
             images: self.images.clone(),
             image_options: self.image_options.clone(),
+            registry: self.registry.clone(),
         }))
     }
 }
@@ -408,6 +421,7 @@ impl Session {
         jobs.extend(inputs.images.iter().map(|reference| Job::Image {
             reference,
             options: &image_options,
+            registry: &inputs.registry,
         }));
         let outputs: Vec<Normalization> = jobs.par_iter().map(|job| job.run(&limits)).collect();
         // A directory some root module in this scan follows as a local module is read through
@@ -628,6 +642,7 @@ enum Job<'a> {
     Image {
         reference: &'a str,
         options: &'a ImageOptions,
+        registry: &'a RegistryOptions,
     },
 }
 
@@ -714,8 +729,13 @@ impl Job<'_> {
                     root: Some(output.root),
                 }
             }
-            Job::Image { reference, options } => {
-                let output = crate::image::normalize(reference, options, limits);
+            Job::Image {
+                reference,
+                options,
+                registry,
+            } => {
+                let output =
+                    crate::image::normalize_with_registry(reference, options, registry, limits);
                 Normalization {
                     resources: output.resources,
                     diagnostics: output.diagnostics,

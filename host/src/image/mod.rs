@@ -1,5 +1,10 @@
 //! Container images named with `--image`: opened from disk (OCI layouts, `docker save`
-//! archives, bare config or manifest JSON) and normalized into `image/*` resources.
+//! archives, bare config or manifest JSON) or pulled from a registry, and normalized into
+//! `image/*` resources.
+
+pub mod auth;
+pub mod reference;
+pub mod registry;
 
 use std::io::Read;
 use std::path::Path;
@@ -7,8 +12,25 @@ use std::path::Path;
 use palisade_normalize::image::{self, ImageOptions};
 use palisade_normalize::{Diagnostic, Limits, Normalized};
 
-/// Normalizes the image `reference` names. Problems are diagnostics on the reference.
+pub use auth::{AUTH_ENV, Credential, RegistryCredentials};
+pub use reference::{Reference, ReferenceError};
+pub use registry::{RegistryOptions, RegistryStore};
+
+/// Normalizes the image `reference` names: a local form first (`oci:`, `docker-archive:`, a
+/// layout directory, a `.tar`, a JSON file), else an image in a registry, pulled anonymously
+/// over HTTPS (see [`normalize_with_registry`] for credentials and plain-HTTP loopback
+/// registries). Problems are diagnostics on the reference.
 pub fn normalize(reference: &str, options: &ImageOptions, limits: &Limits) -> Normalized {
+    normalize_with_registry(reference, options, &RegistryOptions::default(), limits)
+}
+
+/// [`normalize`], reaching registries as `registry` says.
+pub fn normalize_with_registry(
+    reference: &str,
+    options: &ImageOptions,
+    registry: &RegistryOptions,
+    limits: &Limits,
+) -> Normalized {
     if let Some(store) = image::open_local(reference) {
         return match store {
             Ok(mut store) => image::normalize_image(store.as_mut(), options),
@@ -22,12 +44,30 @@ pub fn normalize(reference: &str, options: &ImageOptions, limits: &Limits) -> No
             Err(message) => failed(reference, message),
         };
     }
-    failed(
-        reference,
-        "no such OCI layout (`oci:DIR[:TAG]`), docker archive (`docker-archive:FILE`) or image \
-         config/manifest JSON file; pulling from a registry is not supported yet"
-            .to_owned(),
-    )
+    // A directory that is there but holds no layout is a local mistake: asking Docker Hub
+    // for `library/<dir>` instead would only confuse.
+    if path.exists() {
+        return failed(
+            reference,
+            "exists but is neither an OCI image layout (no `oci-layout` file), a docker archive \
+             (`.tar`) nor an image config/manifest JSON file"
+                .to_owned(),
+        );
+    }
+    match Reference::parse(reference) {
+        Ok(parsed) => {
+            let mut store = RegistryStore::new(reference, parsed, registry);
+            image::normalize_image(&mut store, options)
+        }
+        Err(error) => failed(
+            reference,
+            format!(
+                "not a local image (`oci:DIR[:TAG]`, `docker-archive:FILE`, an image \
+                 config/manifest JSON file) nor a registry reference \
+                 (`[HOST[:PORT]/]REPOSITORY[:TAG][@sha256:DIGEST]`): {error}"
+            ),
+        ),
+    }
 }
 
 fn failed(reference: &str, message: String) -> Normalized {
