@@ -9,7 +9,8 @@ use std::process::Command;
 
 use serde_json::{Value, json};
 use support::oci::{
-    Layout, Umoci, blob_path, errors, findings_of, hardened, read_json, rules_of, tool,
+    Layout, Umoci, blob_path, check_platform_choice, errors, findings_of, hardened,
+    multi_platform_layout, read_json, rules_of, tool,
 };
 use support::scan_json;
 
@@ -165,53 +166,14 @@ fn a_blob_that_does_not_match_its_digest_is_an_error_and_the_rest_is_still_scann
 #[test]
 fn a_multi_platform_index_scans_the_platform_asked_for() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let mut layout = Layout::new(&dir.path().join("layout"));
-    let amd64 = layout.image(&hardened(), &[]);
-    let mut root = hardened();
-    root["architecture"] = json!("arm64");
-    root["config"]["User"] = json!("0");
-    let arm64 = layout.image(&root, &[]);
-    let with_platform = |mut d: Value, arch: &str| {
-        d["platform"] = json!({"os": "linux", "architecture": arch});
-        d
-    };
-    let index = json!({
-        "schemaVersion": 2,
-        "mediaType": "application/vnd.oci.image.index.v1+json",
-        "manifests": [with_platform(amd64, "amd64"), with_platform(arm64, "arm64")],
-    });
-    let index = layout.blob(
-        "application/vnd.oci.image.index.v1+json",
-        &serde_json::to_vec(&index).expect("index"),
-    );
-    layout.tag("multi", index);
-    let scan = |platform: &str| {
-        let (_, report, _) = scan_json(
+    multi_platform_layout(&dir.path().join("layout"));
+    check_platform_choice("oci:layout:multi", |platform| {
+        scan_json(
             &["--image", "oci:layout:multi", "--platform", platform],
             dir.path(),
-        );
-        report
-    };
-    // Config, manifest, file system and packages for each image scanned.
-    let report = scan("linux/amd64");
-    assert_eq!(report["summary"]["resources"], 4, "{report:#}");
-    assert_eq!(findings_of(&report, "oci:layout:multi"), []);
-    let report = scan("linux/arm64");
-    assert_eq!(
-        rules_of(&findings_of(&report, "oci:layout:multi")),
-        ["image/run-as-root"]
-    );
-    let report = scan("all");
-    assert_eq!(report["summary"]["resources"], 8, "{report:#}");
-    let report = scan("linux/s390x");
-    let errors = errors(&report);
-    assert_eq!(errors.len(), 1, "{errors:#?}");
-    assert!(
-        errors[0]
-            .1
-            .contains("no image for linux/s390x (it has: linux/amd64, linux/arm64)"),
-        "{errors:#?}"
-    );
+        )
+        .1
+    });
 }
 
 #[test]

@@ -17,7 +17,8 @@ use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD as BASE64, URL_SAFE_NO_PAD as BASE64URL};
 use serde_json::{Value, json};
 use support::oci::{
-    Layout, Umoci, blob_path, errors, findings_of, hardened, read_json, rules_of, tool,
+    Layout, Umoci, blob_path, check_platform_choice, errors, findings_of, hardened,
+    multi_platform_layout, read_json, rules_of, tool,
 };
 
 const USER: &str = "alice";
@@ -325,29 +326,10 @@ fn a_multi_platform_index_is_pulled_for_the_platform_asked_for() {
     let registry = Registry::start(Auth::Anonymous, None);
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("layout");
-    let mut layout = Layout::new(&path);
-    let amd64 = layout.image(&hardened(), &[]);
-    let mut root = hardened();
-    root["architecture"] = json!("arm64");
-    root["config"]["User"] = json!("0");
-    let arm64 = layout.image(&root, &[]);
-    let with_platform = |mut d: Value, arch: &str| {
-        d["platform"] = json!({"os": "linux", "architecture": arch});
-        d
-    };
-    let index = json!({
-        "schemaVersion": 2,
-        "mediaType": "application/vnd.oci.image.index.v1+json",
-        "manifests": [with_platform(amd64, "amd64"), with_platform(arm64, "arm64")],
-    });
-    let index = layout.blob(
-        "application/vnd.oci.image.index.v1+json",
-        &serde_json::to_vec(&index).expect("index"),
-    );
-    layout.tag("multi", index);
+    multi_platform_layout(&path);
     registry.push(&path, "multi", "multi", None);
     let reference = format!("{}/multi:multi", registry.host());
-    let run = |platform: &str| {
+    check_platform_choice(&reference, |platform| {
         scan(
             &[
                 "--insecure-registry",
@@ -360,31 +342,7 @@ fn a_multi_platform_index_is_pulled_for_the_platform_asked_for() {
             &[],
         )
         .1
-    };
-    let report = run("linux/amd64");
-    assert_eq!(errors(&report), []);
-    assert_eq!(findings_of(&report, &reference), []);
-    let report = run("linux/arm64");
-    assert_eq!(errors(&report), []);
-    assert_eq!(
-        rules_of(&findings_of(&report, &reference)),
-        ["image/run-as-root"]
-    );
-    let report = run("all");
-    assert_eq!(errors(&report), []);
-    assert_eq!(
-        rules_of(&findings_of(&report, &reference)),
-        ["image/run-as-root"]
-    );
-    let report = run("linux/s390x");
-    let errors = errors(&report);
-    assert_eq!(errors.len(), 1, "{errors:#?}");
-    assert!(
-        errors[0]
-            .1
-            .contains("no image for linux/s390x (it has: linux/amd64, linux/arm64)"),
-        "{errors:#?}"
-    );
+    });
 }
 
 #[test]

@@ -217,3 +217,58 @@ pub fn errors(report: &Value) -> Vec<(String, String)> {
         })
         .collect()
 }
+
+/// Writes a layout whose tag `multi` is an index of two images: a clean linux/amd64 one and a
+/// linux/arm64 one that runs as root.
+pub fn multi_platform_layout(path: &Path) {
+    let mut layout = Layout::new(path);
+    let amd64 = layout.image(&hardened(), &[]);
+    let mut root = hardened();
+    root["architecture"] = json!("arm64");
+    root["config"]["User"] = json!("0");
+    let arm64 = layout.image(&root, &[]);
+    let with_platform = |mut d: Value, arch: &str| {
+        d["platform"] = json!({"os": "linux", "architecture": arch});
+        d
+    };
+    let index = json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": [with_platform(amd64, "amd64"), with_platform(arm64, "arm64")],
+    });
+    let index = layout.blob(
+        "application/vnd.oci.image.index.v1+json",
+        &serde_json::to_vec(&index).expect("index"),
+    );
+    layout.tag("multi", index);
+}
+
+/// Checks `--platform` on the image `input` of [`multi_platform_layout`], given a scan that
+/// takes the platform and returns the JSON report.
+pub fn check_platform_choice(input: &str, scan: impl Fn(&str) -> Value) {
+    // Config, manifest, file system and packages for each image scanned.
+    let report = scan("linux/amd64");
+    assert_eq!(errors(&report), []);
+    assert_eq!(report["summary"]["resources"], 4, "{report:#}");
+    assert_eq!(findings_of(&report, input), []);
+    let report = scan("linux/arm64");
+    assert_eq!(
+        rules_of(&findings_of(&report, input)),
+        ["image/run-as-root"]
+    );
+    let report = scan("all");
+    assert_eq!(report["summary"]["resources"], 8, "{report:#}");
+    assert_eq!(
+        rules_of(&findings_of(&report, input)),
+        ["image/run-as-root"]
+    );
+    let report = scan("linux/s390x");
+    let errors = errors(&report);
+    assert_eq!(errors.len(), 1, "{errors:#?}");
+    assert!(
+        errors[0]
+            .1
+            .contains("no image for linux/s390x (it has: linux/amd64, linux/arm64)"),
+        "{errors:#?}"
+    );
+}
