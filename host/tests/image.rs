@@ -10,29 +10,14 @@ use std::process::Command;
 use serde_json::{Value, json};
 use support::oci::{
     Layout, Umoci, blob_path, check_platform_choice, errors, findings_of, hardened,
-    multi_platform_layout, read_json, rules_of, tool,
+    multi_platform_layout, read_json, risky_umoci_image, rules_of, tool,
 };
 use support::scan_json;
 
 #[test]
 fn an_image_built_with_umoci_gives_the_same_findings_as_layout_archive_and_config_file() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let image = Umoci::new(dir.path(), "app");
-    image
-        .layer(|rootfs| {
-            std::fs::create_dir_all(rootfs.join("app")).expect("mkdir");
-            std::fs::write(rootfs.join("app/server.py"), "print('hi')\n").expect("write");
-        })
-        .config(&[
-            "--config.user",
-            "root",
-            "--config.env",
-            "AWS_ACCESS_KEY_ID=AKIAQ3EGRDSYB6NWFHWQ",
-            "--config.exposedports",
-            "22/tcp",
-            "--history.created_by",
-            "/bin/sh -c curl -fsSL https://get.example.com/install.sh | sh",
-        ]);
+    let image = risky_umoci_image(dir.path());
     tool(
         "skopeo",
         &[

@@ -17,8 +17,8 @@ use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD as BASE64, URL_SAFE_NO_PAD as BASE64URL};
 use serde_json::{Value, json};
 use support::oci::{
-    Layout, Umoci, blob_path, check_platform_choice, errors, findings_of, hardened,
-    multi_platform_layout, read_json, rules_of, tool,
+    Layout, blob_path, check_platform_choice, errors, findings_of, hardened, multi_platform_layout,
+    read_json, risky_umoci_image, rules_of, tool,
 };
 
 const USER: &str = "alice";
@@ -268,22 +268,7 @@ fn root_image(dir: &Path, tag: &str, variant: &str) -> PathBuf {
 fn an_image_pulled_by_tag_and_by_digest_gives_the_findings_of_its_layout() {
     let registry = Registry::start(Auth::Anonymous, None);
     let dir = tempfile::tempdir().expect("temp dir");
-    let image = Umoci::new(dir.path(), "app");
-    image
-        .layer(|rootfs| {
-            std::fs::create_dir_all(rootfs.join("app")).expect("mkdir");
-            std::fs::write(rootfs.join("app/server.py"), "print('hi')\n").expect("write");
-        })
-        .config(&[
-            "--config.user",
-            "root",
-            "--config.env",
-            "AWS_ACCESS_KEY_ID=AKIAQ3EGRDSYB6NWFHWQ",
-            "--config.exposedports",
-            "22/tcp",
-            "--history.created_by",
-            "/bin/sh -c curl -fsSL https://get.example.com/install.sh | sh",
-        ]);
+    risky_umoci_image(dir.path());
     let digest = registry.push(&dir.path().join("layout"), "app", "team/app", None);
     let by_tag = format!("{}/team/app:app", registry.host());
     let by_digest = format!("{}/team/app@{digest}", registry.host());

@@ -272,3 +272,26 @@ pub fn check_platform_choice(input: &str, scan: impl Fn(&str) -> Value) {
         "{errors:#?}"
     );
 }
+
+/// An image built with umoci in `dir` (layout `layout`, tag `app`) with what an image must not
+/// have in its config: root, an AWS key in the environment, SSH exposed, `curl | sh` in its
+/// history; one layer with an app file.
+pub fn risky_umoci_image(dir: &Path) -> Umoci {
+    let image = Umoci::new(dir, "app");
+    image
+        .layer(|rootfs| {
+            std::fs::create_dir_all(rootfs.join("app")).expect("mkdir");
+            std::fs::write(rootfs.join("app/server.py"), "print('hi')\n").expect("write");
+        })
+        .config(&[
+            "--config.user",
+            "root",
+            "--config.env",
+            "AWS_ACCESS_KEY_ID=AKIAQ3EGRDSYB6NWFHWQ",
+            "--config.exposedports",
+            "22/tcp",
+            "--history.created_by",
+            "/bin/sh -c curl -fsSL https://get.example.com/install.sh | sh",
+        ]);
+    image
+}
