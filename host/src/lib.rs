@@ -4,7 +4,7 @@
 //! The library is the whole engine; the `palisade` binary is a thin CLI over [`Scan`]. A scan
 //! flows through one module per stage: [`config`] → plugins ([`engine`], [`packs`]) →
 //! [`discover`] → normalize ([`palisade_normalize`]) → evaluate ([`engine`]) → [`findings`] →
-//! [`report`].
+//! [`report`]. Plugins from outside are checked first by [`registry`] (signed artifacts).
 
 pub mod config;
 pub mod discover;
@@ -12,6 +12,7 @@ pub mod engine;
 pub mod findings;
 pub mod image;
 pub mod packs;
+pub mod registry;
 pub mod report;
 pub mod scan;
 

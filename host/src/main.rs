@@ -34,6 +34,64 @@ enum Command {
         #[command(flatten)]
         plugins: PluginArgs,
     },
+    /// Make, sign and verify signed plugin artifacts (component, manifest, signature).
+    #[command(subcommand)]
+    Plugin(PluginCommand),
+}
+
+/// A signed plugin artifact is three files side by side: the component (`NAME.wasm`), its
+/// manifest (`palisade-plugin.toml`) and the manifest's SSH signature
+/// (`palisade-plugin.toml.sig`, namespace `palisade-plugin`).
+#[derive(Subcommand)]
+enum PluginCommand {
+    /// Write the manifest of a plugin component; its rules and kinds come from the component.
+    Manifest {
+        /// The plugin component.
+        #[arg(value_name = "PLUGIN.wasm")]
+        wasm: PathBuf,
+        /// The plugin's name: `team/pack`, lowercase letters, digits and `-`.
+        #[arg(long)]
+        name: String,
+        /// The plugin's semver version, e.g. `1.2.0`.
+        #[arg(long, value_name = "VERSION")]
+        version: String,
+        /// The owning team.
+        #[arg(long)]
+        team: String,
+        /// One paragraph describing the plugin.
+        #[arg(long, default_value = "")]
+        description: String,
+        /// Request read-only access to the data directory of this name.
+        #[arg(long, value_name = "NAME")]
+        data_dir: Option<String>,
+        /// Where to write the manifest (default: `palisade-plugin.toml` beside the component).
+        #[arg(long, short, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+    /// Sign a manifest with an OpenSSH private key; writes `MANIFEST.sig`, the same bytes as
+    /// `ssh-keygen -Y sign -n palisade-plugin -f KEY MANIFEST` (ed25519 and RSA keys; ECDSA
+    /// signatures are randomized). The key must not have a passphrase.
+    Sign {
+        /// The manifest to sign.
+        #[arg(value_name = "MANIFEST")]
+        manifest: PathBuf,
+        /// The OpenSSH private key (ed25519, ecdsa-sha2-nistp256 or rsa).
+        #[arg(long, value_name = "PRIVATE_KEY")]
+        key: PathBuf,
+    },
+    /// Verify an artifact: the signature of `MANIFEST.sig` by the given key and namespace, the
+    /// manifest, and the component's size and sha256. Exit 0 verified, 2 refused.
+    Verify {
+        /// The manifest; its signature is read from `MANIFEST.sig`.
+        #[arg(value_name = "MANIFEST")]
+        manifest: PathBuf,
+        /// The signer's public key (a `.pub` file or an `authorized_keys` line).
+        #[arg(long, value_name = "PUBLIC_KEY")]
+        key: PathBuf,
+        /// The component (default: the file the manifest's `wasm.file` names, beside it).
+        #[arg(long, value_name = "PLUGIN.wasm")]
+        wasm: Option<PathBuf>,
+    },
 }
 
 #[derive(Args)]
@@ -148,6 +206,7 @@ fn main() -> ExitCode {
         Command::Scan(args) => scan(args),
         Command::Rules(args) => rules(&args),
         Command::Explain { rule, plugins } => explain(&rule, &plugins),
+        Command::Plugin(command) => plugin(command),
     };
     ExitCode::from(u8::try_from(code).unwrap_or(2))
 }
@@ -202,6 +261,81 @@ fn scan(args: ScanArgs) -> i32 {
     match written {
         Ok(()) => report.exit_code(),
         Err(e) => fail(e),
+    }
+}
+
+fn plugin(command: PluginCommand) -> i32 {
+    use palisade::registry::{self, ManifestRequest, SigningKey, TrustedKey};
+    match command {
+        PluginCommand::Manifest {
+            wasm,
+            name,
+            version,
+            team,
+            description,
+            data_dir,
+            output,
+        } => {
+            let request = ManifestRequest {
+                name,
+                version,
+                team,
+                description,
+                data_dir,
+            };
+            let cache = palisade::engine::CompileCache::default_dir()
+                .map(palisade::engine::CompileCache::new);
+            let engine = match palisade::engine::Engine::new(cache) {
+                Ok(engine) => engine,
+                Err(e) => return fail(format!("{e:#}")),
+            };
+            match registry::write_manifest(&engine, &wasm, &request, output.as_deref()) {
+                Ok((manifest, path)) => {
+                    println!(
+                        "wrote {} for {} ({} rules)",
+                        path.display(),
+                        manifest.id(),
+                        manifest.rules.len()
+                    );
+                    0
+                }
+                Err(e) => fail(e),
+            }
+        }
+        PluginCommand::Sign { manifest, key } => {
+            let signed = SigningKey::read(&key)
+                .map_err(registry::ArtifactError::from)
+                .and_then(|key| registry::sign_manifest(&manifest, &key));
+            match signed {
+                Ok(path) => {
+                    println!("wrote {}", path.display());
+                    0
+                }
+                Err(e) => fail(e),
+            }
+        }
+        PluginCommand::Verify {
+            manifest,
+            key,
+            wasm,
+        } => {
+            let verified = TrustedKey::read(&key)
+                .map_err(registry::ArtifactError::from)
+                .and_then(|key| registry::verify_artifact(&manifest, &key, wasm.as_deref()));
+            match verified {
+                Ok(artifact) => {
+                    println!(
+                        "verified {}: manifest {} signed by {}, component {} matches",
+                        artifact.manifest.id(),
+                        manifest.display(),
+                        artifact.signer,
+                        artifact.wasm.display()
+                    );
+                    0
+                }
+                Err(e) => fail(e),
+            }
+        }
     }
 }
 
