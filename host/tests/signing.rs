@@ -59,16 +59,25 @@ fn keygen(dir: &Path, name: &str, key: KeyType, passphrase: &str) -> (PathBuf, P
 /// manifest`. Returns (wasm, manifest).
 fn artifact(dir: &Path) -> (PathBuf, PathBuf) {
     let wasm = dir.join("k8s.wasm");
-    let component = palisade::packs::builtin("kubernetes").expect("the kubernetes pack is built in");
+    let component =
+        palisade::packs::builtin("kubernetes").expect("the kubernetes pack is built in");
     std::fs::write(&wasm, component).expect("write the component");
     let output = palisade()
         .args(["plugin", "manifest"])
         .arg(&wasm)
         .args(["--name", "platform/k8s-extra", "--version", "1.4.0"])
-        .args(["--team", "platform", "--description", "Extra Kubernetes checks"])
+        .args([
+            "--team",
+            "platform",
+            "--description",
+            "Extra Kubernetes checks",
+        ])
         .output()
         .expect("palisade runs");
-    assert!(output.status.success(), "plugin manifest failed: {output:?}");
+    assert!(
+        output.status.success(),
+        "plugin manifest failed: {output:?}"
+    );
     (wasm, dir.join("palisade-plugin.toml"))
 }
 
@@ -101,7 +110,10 @@ fn keygen_sign(manifest: &Path, key: &Path, namespace: &str) {
         ],
         manifest.parent().expect("in a dir"),
     );
-    assert!(output.status.success(), "ssh-keygen -Y sign failed: {output:?}");
+    assert!(
+        output.status.success(),
+        "ssh-keygen -Y sign failed: {output:?}"
+    );
 }
 
 /// `palisade plugin verify MANIFEST --key PUB [--wasm W]`: (exit code, stdout, stderr).
@@ -126,13 +138,19 @@ fn palisade_verify(manifest: &Path, public: &Path, wasm: Option<&Path>) -> (i32,
 /// `reason`.
 fn assert_refused(manifest: &Path, public: &Path, wasm: Option<&Path>, file: &Path, reason: &str) {
     let (code, stdout, stderr) = palisade_verify(manifest, public, wasm);
-    assert_eq!(code, 2, "expected a refusal; stdout: {stdout}; stderr: {stderr}");
+    assert_eq!(
+        code, 2,
+        "expected a refusal; stdout: {stdout}; stderr: {stderr}"
+    );
     assert!(
         stderr.contains(&file.display().to_string()),
         "the error names {}: {stderr}",
         file.display()
     );
-    assert!(stderr.contains(reason), "the error says `{reason}`: {stderr}");
+    assert!(
+        stderr.contains(reason),
+        "the error says `{reason}`: {stderr}"
+    );
 }
 
 /// `ssh-keygen -Y verify` of `MANIFEST.sig` against `public` in the `palisade-plugin` namespace.
@@ -189,7 +207,12 @@ fn a_manifest_lists_the_components_own_rules_and_is_deterministic() {
         cmd.args(["plugin", "manifest"])
             .arg(&wasm)
             .args(["--name", "platform/k8s-extra", "--version", "1.4.0"])
-            .args(["--team", "platform", "--description", "Extra Kubernetes checks"])
+            .args([
+                "--team",
+                "platform",
+                "--description",
+                "Extra Kubernetes checks",
+            ])
             .arg("-o")
             .arg(output);
         if let Some(name) = extra {
@@ -198,9 +221,12 @@ fn a_manifest_lists_the_components_own_rules_and_is_deterministic() {
         cmd.assert().success();
     }
     assert_eq!(std::fs::read_to_string(&again).expect("written"), text);
-    let with_data = Manifest::parse(&std::fs::read_to_string(&with_data).expect("written"))
-        .expect("parses");
-    assert_eq!(with_data.capabilities.data_dir.as_deref(), Some("allow-lists"));
+    let with_data =
+        Manifest::parse(&std::fs::read_to_string(&with_data).expect("written")).expect("parses");
+    assert_eq!(
+        with_data.capabilities.data_dir.as_deref(),
+        Some("allow-lists")
+    );
 }
 
 #[test]
@@ -245,7 +271,10 @@ fn palisade_signs_ssh_keygen_verifies(key: KeyType) {
     );
     let (code, stdout, stderr) = palisade_verify(&manifest, &public, None);
     assert_eq!(code, 0, "{key:?}: {stderr}");
-    assert!(stdout.contains("verified platform/k8s-extra@1.4.0"), "{stdout}");
+    assert!(
+        stdout.contains("verified platform/k8s-extra@1.4.0"),
+        "{stdout}"
+    );
 }
 
 /// `ssh-keygen -Y sign` signs; palisade verifies.
@@ -255,7 +284,10 @@ fn ssh_keygen_signs_palisade_verifies(key: KeyType) {
     let (private, public) = keygen(dir.path(), "team", key, "");
     keygen_sign(&manifest, &private, "palisade-plugin");
     let (code, _, stderr) = palisade_verify(&manifest, &public, None);
-    assert_eq!(code, 0, "{key:?}: palisade refused ssh-keygen's signature: {stderr}");
+    assert_eq!(
+        code, 0,
+        "{key:?}: palisade refused ssh-keygen's signature: {stderr}"
+    );
 }
 
 #[test]
@@ -332,7 +364,10 @@ fn signed_artifact() -> (tempfile::TempDir, PathBuf, PathBuf, PathBuf) {
 fn a_manifest_changed_after_signing_is_refused() {
     let (_dir, _, manifest, public) = signed_artifact();
     let text = std::fs::read_to_string(&manifest).expect("read");
-    let tampered = text.replace("Extra Kubernetes checks", "Extra Kubernetes checks, trust me");
+    let tampered = text.replace(
+        "Extra Kubernetes checks",
+        "Extra Kubernetes checks, trust me",
+    );
     assert_ne!(text, tampered);
     std::fs::write(&manifest, tampered).expect("write");
     assert_refused(&manifest, &public, None, &manifest, "changed after signing");
@@ -342,7 +377,13 @@ fn a_manifest_changed_after_signing_is_refused() {
 fn a_signature_by_another_key_is_refused() {
     let (dir, _, manifest, _) = signed_artifact();
     let (_, stranger) = keygen(dir.path(), "stranger", KeyType::Ed25519, "");
-    assert_refused(&manifest, &stranger, None, &manifest, "signed by another key");
+    assert_refused(
+        &manifest,
+        &stranger,
+        None,
+        &manifest,
+        "signed by another key",
+    );
 }
 
 #[test]
@@ -383,7 +424,8 @@ fn a_component_of_another_size_is_refused() {
 fn another_component_given_with_wasm_is_checked_against_the_manifest() {
     let (dir, _, manifest, public) = signed_artifact();
     let other = dir.path().join("other.wasm");
-    let component = palisade::packs::builtin("dockerfile").expect("the dockerfile pack is built in");
+    let component =
+        palisade::packs::builtin("dockerfile").expect("the dockerfile pack is built in");
     std::fs::write(&other, component).expect("write");
     let (code, _, stderr) = palisade_verify(&manifest, &public, Some(&other));
     assert_eq!(code, 2, "{stderr}");
@@ -425,7 +467,13 @@ fn a_signed_manifest_with_unknown_fields_is_refused() {
     // ... and when ssh-keygen does, palisade still refuses it.
     std::fs::remove_file(sig_of(&manifest)).expect("remove");
     keygen_sign(&manifest, &private, "palisade-plugin");
-    assert_refused(&manifest, &public, None, &manifest, "unknown field `homepage`");
+    assert_refused(
+        &manifest,
+        &public,
+        None,
+        &manifest,
+        "unknown field `homepage`",
+    );
 }
 
 #[test]

@@ -37,7 +37,10 @@ pub enum ArtifactError {
     Manifest { path: PathBuf, error: ManifestError },
     /// The manifest has no signature beside it.
     #[error("manifest {}: no signature: {} is missing", manifest.display(), signature.display())]
-    Unsigned { manifest: PathBuf, signature: PathBuf },
+    Unsigned {
+        manifest: PathBuf,
+        signature: PathBuf,
+    },
     /// The signature was refused.
     #[error("manifest {}: refused: {error} (signature {})", manifest.display(), signature.display())]
     Signature {
@@ -112,12 +115,13 @@ pub fn write_manifest(
     let output = output
         .map(Path::to_path_buf)
         .unwrap_or_else(|| wasm_path.with_file_name(MANIFEST_FILE));
-    let manifest = Manifest::describe(request, file_name, &wasm, plugin.info()).map_err(
-        |error| ArtifactError::Manifest {
-            path: output.clone(),
-            error,
-        },
-    )?;
+    let manifest =
+        Manifest::describe(request, file_name, &wasm, plugin.info()).map_err(|error| {
+            ArtifactError::Manifest {
+                path: output.clone(),
+                error,
+            }
+        })?;
     std::fs::write(&output, manifest.to_toml()).map_err(|e| ArtifactError::io(&output, e))?;
     Ok((manifest, output))
 }
@@ -154,8 +158,11 @@ pub fn verify_artifact(
         signature: signature_path.clone(),
         error,
     };
-    let signature = String::from_utf8(signature)
-        .map_err(|_| refused(SignatureError::Malformed("it is not UTF-8 text".to_string())))?;
+    let signature = String::from_utf8(signature).map_err(|_| {
+        refused(SignatureError::Malformed(
+            "it is not UTF-8 text".to_string(),
+        ))
+    })?;
     key.verify(PLUGIN_NAMESPACE, &bytes, &signature)
         .map_err(refused)?;
     let manifest = parse_manifest(manifest_path, &bytes)?;

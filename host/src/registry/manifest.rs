@@ -199,7 +199,11 @@ impl Manifest {
                 format_args!("is longer than {MAX_DESCRIPTION_CHARS} characters"),
             ));
         }
-        if self.description.chars().any(|c| c.is_control() && c != '\n') {
+        if self
+            .description
+            .chars()
+            .any(|c| c.is_control() && c != '\n')
+        {
             return Err(invalid("description", "contains control characters"));
         }
         validate_wasm(&self.wasm)?;
@@ -282,7 +286,9 @@ fn validate_segment(segment: &str) -> Result<(), String> {
 /// A data directory name: one path segment of `[A-Za-z0-9._-]`, not hidden.
 fn validate_data_dir(name: &str) -> Result<(), String> {
     if name.is_empty() || name.len() > MAX_SEGMENT_CHARS {
-        return Err(format!("`{name}` must be 1 to {MAX_SEGMENT_CHARS} characters"));
+        return Err(format!(
+            "`{name}` must be 1 to {MAX_SEGMENT_CHARS} characters"
+        ));
     }
     if name.starts_with('.')
         || !name
@@ -387,13 +393,21 @@ mod tests {
         assert_eq!(Manifest::parse(&text).expect("parses").to_toml(), text);
         assert_eq!(manifest.kinds, ["kubernetes/Deployment", "kubernetes/Pod"]);
         assert_eq!(manifest.rules[0].id, "x/a");
-        assert!(text.starts_with("name = \"platform/k8s-extra\"\n"), "{text}");
-        assert!(text.contains("[capabilities]\ndata-dir = \"allow-lists\"\n"), "{text}");
+        assert!(
+            text.starts_with("name = \"platform/k8s-extra\"\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("[capabilities]\ndata-dir = \"allow-lists\"\n"),
+            "{text}"
+        );
     }
 
     #[test]
     fn unknown_fields_are_refused() {
-        let text = manifest().to_toml().replace("[wasm]\n", "[wasm]\nurl = \"x\"\n");
+        let text = manifest()
+            .to_toml()
+            .replace("[wasm]\n", "[wasm]\nurl = \"x\"\n");
         let error = Manifest::parse(&text).expect_err("unknown field");
         assert!(error.to_string().contains("unknown field `url`"), "{error}");
     }
@@ -401,14 +415,34 @@ mod tests {
     #[test]
     fn bad_values_name_their_field() {
         let cases: &[(&str, &str, &str)] = &[
-            ("name = \"platform/k8s-extra\"", "name = \"Platform/x\"", "`name`"),
-            ("name = \"platform/k8s-extra\"", "name = \"a/b/c\"", "`name`"),
-            ("name = \"platform/k8s-extra\"", "name = \"extra\"", "`name`"),
+            (
+                "name = \"platform/k8s-extra\"",
+                "name = \"Platform/x\"",
+                "`name`",
+            ),
+            (
+                "name = \"platform/k8s-extra\"",
+                "name = \"a/b/c\"",
+                "`name`",
+            ),
+            (
+                "name = \"platform/k8s-extra\"",
+                "name = \"extra\"",
+                "`name`",
+            ),
             ("team = \"platform\"", "team = \"-x\"", "`team`"),
             ("version = \"1.2.3\"", "version = \"1.2\"", "version"),
-            ("file = \"plugin.wasm\"", "file = \"../x.wasm\"", "`wasm.file`"),
+            (
+                "file = \"plugin.wasm\"",
+                "file = \"../x.wasm\"",
+                "`wasm.file`",
+            ),
             ("size = 4", "size = 0", "`wasm.size`"),
-            ("data-dir = \"allow-lists\"", "data-dir = \"../etc\"", "`capabilities.data-dir`"),
+            (
+                "data-dir = \"allow-lists\"",
+                "data-dir = \"../etc\"",
+                "`capabilities.data-dir`",
+            ),
             (
                 "kinds = [\"kubernetes/Deployment\", \"kubernetes/Pod\"]\n\n[wasm]",
                 "kinds = [\"x\"]\n\n[wasm]",

@@ -7,8 +7,7 @@ pub mod manifest;
 pub mod sshsig;
 
 pub use artifact::{
-    ArtifactError, VerifiedArtifact, sign_manifest, signature_path, verify_artifact,
-    write_manifest,
+    ArtifactError, VerifiedArtifact, sign_manifest, signature_path, verify_artifact, write_manifest,
 };
 pub use manifest::{MANIFEST_FILE, Manifest, ManifestError, ManifestRequest};
 pub use sshsig::{

@@ -97,7 +97,9 @@ impl SigningKey {
         }
         match key.algorithm() {
             Algorithm::Ed25519 | Algorithm::Rsa { .. } => {}
-            Algorithm::Ecdsa { curve } if curve == ssh_key::EcdsaCurve::NistP256 => {}
+            Algorithm::Ecdsa {
+                curve: ssh_key::EcdsaCurve::NistP256,
+            } => {}
             other => {
                 return Err(KeyError::Unsupported {
                     path: path.to_path_buf(),
@@ -119,15 +121,21 @@ impl SigningKey {
     /// Signs `message` in `namespace` and returns the armored signature, byte for byte what
     /// `ssh-keygen -Y sign -n NAMESPACE` writes (SHA-512, 70-column base64, final newline).
     pub fn sign(&self, namespace: &str, message: &[u8]) -> Result<String, KeyError> {
-        let signature = self
-            .key
-            .sign(namespace, HashAlg::Sha512, message)
-            .and_then(|s| s.to_pem(LineEnding::LF))
-            .map_err(|e| KeyError::Unsupported {
-                path: self.path.clone(),
-                algorithm: format!("{} ({e})", self.key.algorithm()),
-            })?;
-        Ok(ensure_final_newline(signature))
+        let failed = |reason: String| KeyError::Unsupported {
+            path: self.path.clone(),
+            algorithm: format!("{} ({reason})", self.key.algorithm()),
+        };
+        let signature = match self.key.key_data().rsa() {
+            Some(rsa) => sign_rsa(rsa, namespace, message).map_err(failed)?,
+            None => self
+                .key
+                .sign(namespace, HashAlg::Sha512, message)
+                .map_err(|e| failed(e.to_string()))?,
+        };
+        let armored = signature
+            .to_pem(LineEnding::LF)
+            .map_err(|e| failed(e.to_string()))?;
+        Ok(ensure_final_newline(armored))
     }
 }
 
@@ -230,6 +238,49 @@ pub fn signer(signature: &str) -> Result<TrustedKey, SignatureError> {
     Ok(TrustedKey::new(signature.public_key().clone()))
 }
 
+/// SSHSIG with an RSA key, as `rsa-sha2-512` (what `ssh-keygen -Y sign` uses).
+///
+/// ssh-key 0.6.7 rebuilds RSA private keys with the primes `[p, p]` instead of `[p, q]`, which
+/// the `rsa` crate now rejects, so its own RSA signing always fails; this builds the key from
+/// the same fields correctly and signs with the `rsa` crate, as ssh-key would.
+fn sign_rsa(
+    keypair: &ssh_key::private::RsaKeypair,
+    namespace: &str,
+    message: &[u8],
+) -> Result<SshSig, String> {
+    use rsa::signature::{SignatureEncoding, Signer};
+    let uint = |mpint: &ssh_key::Mpint, what: &str| {
+        mpint
+            .as_positive_bytes()
+            .map(rsa::BigUint::from_bytes_be)
+            .ok_or_else(|| format!("the key's {what} is not a positive integer"))
+    };
+    let private = rsa::RsaPrivateKey::from_components(
+        uint(&keypair.public.n, "modulus")?,
+        uint(&keypair.public.e, "public exponent")?,
+        uint(&keypair.private.d, "private exponent")?,
+        vec![
+            uint(&keypair.private.p, "first prime")?,
+            uint(&keypair.private.q, "second prime")?,
+        ],
+    )
+    .map_err(|e| format!("not a valid RSA key: {e}"))?;
+    let signed_data =
+        SshSig::signed_data(namespace, HashAlg::Sha512, message).map_err(|e| e.to_string())?;
+    let signature = rsa::pkcs1v15::SigningKey::<sha2::Sha512>::new(private)
+        .try_sign(&signed_data)
+        .map_err(|e| format!("RSA signing failed: {e}"))?;
+    let signature = ssh_key::Signature::new(
+        Algorithm::Rsa {
+            hash: Some(HashAlg::Sha512),
+        },
+        signature.to_vec(),
+    )
+    .map_err(|e| e.to_string())?;
+    let public = ssh_key::public::KeyData::Rsa(ssh_key::public::RsaPublicKey::from(keypair));
+    SshSig::new(public, namespace, HashAlg::Sha512, signature).map_err(|e| e.to_string())
+}
+
 fn parse_signature(text: &str) -> Result<SshSig, SignatureError> {
     let text = text.trim();
     if !text.starts_with("-----BEGIN SSH SIGNATURE-----") {
@@ -327,7 +378,10 @@ mod tests {
     fn public_keys_parse_from_pub_and_authorized_keys_lines() {
         let public = key().public_key();
         let line = public.to_openssh();
-        assert_eq!(TrustedKey::parse(&format!("{line} me@host")), Ok(public.clone()));
+        assert_eq!(
+            TrustedKey::parse(&format!("{line} me@host")),
+            Ok(public.clone())
+        );
         assert_eq!(
             TrustedKey::parse(&format!("restrict,no-pty {line} me@host")),
             Ok(public)
