@@ -44,7 +44,10 @@ enum Command {
 /// (`palisade-plugin.toml.sig`, namespace `palisade-plugin`).
 #[derive(Subcommand)]
 enum PluginCommand {
-    /// Write the manifest of a plugin component; its rules and kinds come from the component.
+    /// Write the manifest of a plugin component.
+    ///
+    /// The rules and kinds are taken from the component's own `describe`; its sha256 and size
+    /// pin it. Same input, same bytes.
     Manifest {
         /// The plugin component.
         #[arg(value_name = "PLUGIN.wasm")]
@@ -68,9 +71,11 @@ enum PluginCommand {
         #[arg(long, short, value_name = "FILE")]
         output: Option<PathBuf>,
     },
-    /// Sign a manifest with an OpenSSH private key; writes `MANIFEST.sig`, the same bytes as
-    /// `ssh-keygen -Y sign -n palisade-plugin -f KEY MANIFEST` (ed25519 and RSA keys; ECDSA
-    /// signatures are randomized). The key must not have a passphrase.
+    /// Sign a manifest with an OpenSSH private key, writing `MANIFEST.sig`.
+    ///
+    /// The signature is the same bytes as `ssh-keygen -Y sign -n palisade-plugin -f KEY
+    /// MANIFEST` for ed25519 and RSA keys (ECDSA signatures are randomized by design). The key
+    /// must not have a passphrase; for such a key, sign with `ssh-keygen` itself.
     Sign {
         /// The manifest to sign.
         #[arg(value_name = "MANIFEST")]
@@ -79,8 +84,12 @@ enum PluginCommand {
         #[arg(long, value_name = "PRIVATE_KEY")]
         key: PathBuf,
     },
-    /// Verify an artifact: the signature of `MANIFEST.sig` by the given key and namespace, the
-    /// manifest, and the component's size and sha256. Exit 0 verified, 2 refused.
+    /// Verify a signed artifact: signature, namespace, manifest, component digest.
+    ///
+    /// Checks that `MANIFEST.sig` was made by the given key in the `palisade-plugin` namespace
+    /// over the manifest's exact bytes, that the manifest is valid, and that the component has
+    /// the size and sha256 the manifest pins. Exit 0 verified, 2 refused (the error names the
+    /// file and the reason).
     Verify {
         /// The manifest; its signature is read from `MANIFEST.sig`.
         #[arg(value_name = "MANIFEST")]
