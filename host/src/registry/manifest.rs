@@ -404,6 +404,29 @@ mod tests {
     }
 
     #[test]
+    fn any_description_text_round_trips() {
+        let mut request = request();
+        request.description = "Checks \"quoted\" things,\nover two lines: é ✓ \\ '''.".to_string();
+        let manifest =
+            Manifest::describe(&request, "plugin.wasm", b"\0asm", &info()).expect("valid");
+        assert_eq!(Manifest::parse(&manifest.to_toml()), Ok(manifest));
+        request.description = "bell\u{7}".to_string();
+        let error = Manifest::describe(&request, "plugin.wasm", b"\0asm", &info());
+        assert!(
+            matches!(error, Err(ManifestError::Invalid { field, .. }) if field == "description")
+        );
+    }
+
+    #[test]
+    fn a_repeated_rule_id_is_refused() {
+        let mut info = info();
+        info.rules[1].id = "x/b".to_string();
+        let error = Manifest::describe(&request(), "plugin.wasm", b"\0asm", &info)
+            .expect_err("two rules called x/b");
+        assert_eq!(error.to_string(), "`rules[1].id` repeats `x/b`");
+    }
+
+    #[test]
     fn unknown_fields_are_refused() {
         let text = manifest()
             .to_toml()
