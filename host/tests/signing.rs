@@ -320,6 +320,30 @@ fn ssh_keygen_rsa_signatures_verify_in_palisade() {
     ssh_keygen_signs_palisade_verifies(KeyType::Rsa);
 }
 
+#[test]
+fn ssh_keygen_signatures_with_a_sha256_message_hash_verify_in_palisade() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (_, manifest) = artifact(dir.path());
+    let (private, public) = keygen(dir.path(), "team", KeyType::Ed25519, "");
+    let output = ssh_keygen(
+        &[
+            "-Y",
+            "sign",
+            "-O",
+            "hashalg=sha256",
+            "-n",
+            "palisade-plugin",
+            "-f",
+            private.to_str().expect("UTF-8"),
+            manifest.to_str().expect("UTF-8"),
+        ],
+        dir.path(),
+    );
+    assert!(output.status.success(), "{output:?}");
+    let (code, _, stderr) = palisade_verify(&manifest, &public, None);
+    assert_eq!(code, 0, "{stderr}");
+}
+
 /// For deterministic signature schemes, palisade writes exactly what `ssh-keygen` writes.
 fn signatures_are_byte_identical(key: KeyType) {
     let dir = tempfile::tempdir().expect("tempdir");
