@@ -501,6 +501,41 @@ fn a_signed_manifest_with_unknown_fields_is_refused() {
 }
 
 #[test]
+fn a_plugin_for_a_newer_palisade_or_another_interface_is_refused() {
+    for (field, value, reason) in [
+        (
+            "min-palisade",
+            "99.0.0",
+            "the plugin needs palisade 99.0.0 or newer",
+        ),
+        (
+            "wit",
+            "0.2.0",
+            "the plugin implements palisade:policy@0.2.0, but this palisade supports",
+        ),
+    ] {
+        let (dir, _, manifest, public) = signed_artifact();
+        let text = std::fs::read_to_string(&manifest).expect("read");
+        let changed: String = text
+            .lines()
+            .map(|line| {
+                if line.starts_with(&format!("{field} = ")) {
+                    format!("{field} = \"{value}\"\n")
+                } else {
+                    format!("{line}\n")
+                }
+            })
+            .collect();
+        assert_ne!(changed, text, "the manifest has a `{field}` line");
+        std::fs::write(&manifest, changed).expect("write");
+        // Signed by its team, so only the compatibility check can refuse it.
+        std::fs::remove_file(sig_of(&manifest)).expect("remove");
+        keygen_sign(&manifest, &dir.path().join("team"), "palisade-plugin");
+        assert_refused(&manifest, &public, None, &manifest, reason);
+    }
+}
+
+#[test]
 fn a_passphrase_protected_key_is_refused_by_name() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (_, manifest) = artifact(dir.path());

@@ -9,11 +9,12 @@
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
+use semver::Version;
 use sha2::{Digest, Sha256};
 
 use super::manifest::{MANIFEST_FILE, Manifest, ManifestError, ManifestRequest};
 use super::sshsig::{KeyError, PLUGIN_NAMESPACE, SignatureError, SigningKey, TrustedKey};
-use crate::engine::{Engine, Limits};
+use crate::engine::{Engine, Limits, WIT_VERSION};
 
 /// Largest manifest accepted; real ones are a few KiB.
 pub const MAX_MANIFEST_BYTES: u64 = 1 << 20;
@@ -48,6 +49,9 @@ pub enum ArtifactError {
         signature: PathBuf,
         error: SignatureError,
     },
+    /// The plugin needs a newer palisade or speaks an interface version this one does not.
+    #[error("manifest {}: refused: {reason}", path.display())]
+    Incompatible { path: PathBuf, reason: String },
     /// The component's size is not the one the manifest pins.
     #[error("plugin {}: refused: size mismatch: {found} bytes, the manifest {} says {expected}", path.display(), manifest.display())]
     WasmSize {
@@ -166,6 +170,7 @@ pub fn verify_artifact(
     key.verify(PLUGIN_NAMESPACE, &bytes, &signature)
         .map_err(refused)?;
     let manifest = parse_manifest(manifest_path, &bytes)?;
+    check_compatible(manifest_path, &manifest)?;
     let wasm = match wasm {
         Some(path) => path.to_path_buf(),
         None => manifest_path.with_file_name(&manifest.wasm.file),
@@ -176,6 +181,31 @@ pub fn verify_artifact(
         wasm,
         signer: key.fingerprint(),
     })
+}
+
+/// A plugin runs here only if this palisade is at least its `min-palisade` and speaks its WIT
+/// version: the same major version (for 0.x, the same minor), no newer than the host's.
+fn check_compatible(path: &Path, manifest: &Manifest) -> Result<(), ArtifactError> {
+    let incompatible = |reason: String| ArtifactError::Incompatible {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let palisade = Version::parse(env!("CARGO_PKG_VERSION")).expect("the crate version is semver");
+    if manifest.min_palisade > palisade {
+        return Err(incompatible(format!(
+            "the plugin needs palisade {} or newer; this is {palisade}",
+            manifest.min_palisade
+        )));
+    }
+    let host = Version::parse(WIT_VERSION).expect("the WIT version is semver");
+    let wit = &manifest.wit;
+    let same_line = wit.major == host.major && (host.major > 0 || wit.minor == host.minor);
+    if !same_line || *wit > host {
+        return Err(incompatible(format!(
+            "the plugin implements palisade:policy@{wit}, but this palisade supports {host}"
+        )));
+    }
+    Ok(())
 }
 
 fn parse_manifest(path: &Path, bytes: &[u8]) -> Result<Manifest, ArtifactError> {
