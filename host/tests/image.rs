@@ -168,6 +168,13 @@ fn unreadable_image_references_are_errors_that_name_the_reason() {
     let manifest = layout.image(&hardened(), &[]);
     layout.tag("1.0", manifest);
     std::fs::write(dir.path().join("not-a.tar"), "plain text").expect("write");
+    let mut gzipped = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    std::io::Write::write_all(&mut gzipped, b"a tar would be here").expect("writing to memory");
+    std::fs::write(
+        dir.path().join("saved.tar"),
+        gzipped.finish().expect("writing to memory"),
+    )
+    .expect("write");
     let (code, report, _) = scan_json(
         &[
             "--image",
@@ -178,6 +185,8 @@ fn unreadable_image_references_are_errors_that_name_the_reason() {
             "docker-archive:not-a.tar",
             "--image",
             "docker-archive:missing.tar",
+            "--image",
+            "docker-archive:saved.tar",
         ],
         dir.path(),
     );
@@ -188,6 +197,10 @@ fn unreadable_image_references_are_errors_that_name_the_reason() {
         (
             "docker-archive:not-a.tar",
             "not-a.tar is not a readable tar archive",
+        ),
+        (
+            "docker-archive:saved.tar",
+            "saved.tar is gzip-compressed; decompress it first",
         ),
         (
             "oci:layout:2.0",

@@ -314,8 +314,18 @@ impl DockerArchive {
     pub fn open(path: &Path) -> Result<DockerArchive, ImageError> {
         let shown = path.to_string_lossy().replace('\\', "/");
         let display = format!("docker-archive:{shown}");
-        let file =
+        let mut file =
             File::open(path).map_err(|e| ImageError::new(format!("cannot open {shown}: {e}")))?;
+        // `docker save | gzip` output cannot be read in place (blobs are found by seeking).
+        let mut magic = [0u8; 2];
+        if file.read_exact(&mut magic).is_ok() && magic == [0x1f, 0x8b] {
+            return Err(ImageError::new(format!(
+                "{shown} is gzip-compressed; decompress it first (`gunzip`): archives are read \
+                 in place"
+            )));
+        }
+        file.seek(SeekFrom::Start(0))
+            .map_err(|e| ImageError::new(format!("cannot read {shown}: {e}")))?;
         let mut archive = tar::Archive::new(file);
         let mut data = HashMap::new();
         let mut links = HashMap::new();
