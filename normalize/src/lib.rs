@@ -61,6 +61,14 @@ pub fn normalize_file(display: &str, path: &Path, text: &str, limits: &Limits) -
     Normalized::default()
 }
 
+/// Reads `reader` to its end, but never more than `max` bytes: `None` when there is more (the
+/// caller names the input in its own error).
+pub fn read_capped(reader: impl std::io::Read, max: u64) -> std::io::Result<Option<Vec<u8>>> {
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(&mut reader.take(max.saturating_add(1)), &mut bytes)?;
+    Ok((bytes.len() as u64 <= max).then_some(bytes))
+}
+
 /// True when some normalizer reads files with this name; other files are not even opened.
 pub fn is_candidate(path: &Path) -> bool {
     dockerfile::is_candidate(path)

@@ -6,7 +6,6 @@ pub mod auth;
 pub mod reference;
 pub mod registry;
 
-use std::io::Read;
 use std::path::Path;
 
 use palisade_normalize::image::{self, ImageOptions};
@@ -84,12 +83,8 @@ fn failed(reference: &str, message: String) -> Normalized {
 
 fn read_bounded(path: &Path, max: u64) -> Result<String, String> {
     let file = std::fs::File::open(path).map_err(|e| format!("cannot read file: {e}"))?;
-    let mut text = String::new();
-    file.take(max.saturating_add(1))
-        .read_to_string(&mut text)
-        .map_err(|e| format!("cannot read file: {e}"))?;
-    if text.len() as u64 > max {
-        return Err(format!("file is larger than {max} bytes; not read"));
-    }
-    Ok(text)
+    let bytes = palisade_normalize::read_capped(file, max)
+        .map_err(|e| format!("cannot read file: {e}"))?
+        .ok_or_else(|| format!("file is larger than {max} bytes; not read"))?;
+    String::from_utf8(bytes).map_err(|_| "cannot read file: it is not UTF-8 text".to_owned())
 }

@@ -521,17 +521,9 @@ fn read_capped(response: Response<Body>, max: u64) -> Result<Vec<u8>, String> {
     if announced.is_some_and(|length| length > max) {
         return Err(format!("the answer is larger than {max} bytes; not read"));
     }
-    let mut bytes = Vec::new();
-    response
-        .into_body()
-        .into_reader()
-        .take(max + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| format!("reading the answer: {e}"))?;
-    if bytes.len() as u64 > max {
-        return Err(format!("the answer is larger than {max} bytes; not read"));
-    }
-    Ok(bytes)
+    palisade_normalize::read_capped(response.into_body().into_reader(), max)
+        .map_err(|e| format!("reading the answer: {e}"))?
+        .ok_or_else(|| format!("the answer is larger than {max} bytes; not read"))
 }
 
 /// `404 Not Found: manifest unknown`: the status, and the first message of the registry's

@@ -261,15 +261,12 @@ fn check_wasm(path: &Path, manifest_path: &Path, manifest: &Manifest) -> Result<
 /// Reads a whole file that must not be larger than `max` bytes.
 fn read_capped(path: &Path, max: u64) -> Result<Vec<u8>, ArtifactError> {
     let file = std::fs::File::open(path).map_err(|e| ArtifactError::io(path, e))?;
-    let mut bytes = Vec::new();
-    file.take(max + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| ArtifactError::io(path, e))?;
-    if bytes.len() as u64 > max {
-        return Err(ArtifactError::io(
-            path,
-            format_args!("larger than {max} bytes, too large to be what it should be"),
-        ));
-    }
-    Ok(bytes)
+    palisade_normalize::read_capped(file, max)
+        .map_err(|e| ArtifactError::io(path, e))?
+        .ok_or_else(|| {
+            ArtifactError::io(
+                path,
+                format_args!("larger than {max} bytes, too large to be what it should be"),
+            )
+        })
 }

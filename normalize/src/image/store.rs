@@ -146,17 +146,9 @@ pub(super) fn read_verified(
 
 /// Reads at most [`MAX_MANIFEST_BYTES`] from a file (an `index.json`, a `manifest.json`).
 fn read_small(reader: impl Read, what: &str) -> Result<Vec<u8>, ImageError> {
-    let mut bytes = Vec::new();
-    reader
-        .take(MAX_MANIFEST_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| ImageError::new(format!("cannot read {what}: {e}")))?;
-    if bytes.len() as u64 > MAX_MANIFEST_BYTES {
-        return Err(ImageError::new(format!(
-            "{what} is larger than {MAX_MANIFEST_BYTES} bytes"
-        )));
-    }
-    Ok(bytes)
+    crate::read_capped(reader, MAX_MANIFEST_BYTES)
+        .map_err(|e| ImageError::new(format!("cannot read {what}: {e}")))?
+        .ok_or_else(|| ImageError::new(format!("{what} is larger than {MAX_MANIFEST_BYTES} bytes")))
 }
 
 /// An OCI image layout directory (`oci-layout`, `index.json`, `blobs/sha256/…`), as `skopeo`,
