@@ -254,7 +254,7 @@ impl ImageStore for OciLayout {
             .map(|descriptor| {
                 let file = self.blob_file(&descriptor.digest)?;
                 Ok(Fetched {
-                    bytes: read_verified(file, &descriptor.digest, descriptor.size, "manifest")?,
+                    bytes: read_small(file, "manifest")?,
                     media_type: Some(descriptor.media_type.clone()).filter(|m| !m.is_empty()),
                     digest: Some(descriptor.digest.clone()),
                 })
@@ -262,10 +262,11 @@ impl ImageStore for OciLayout {
             .collect()
     }
 
-    fn manifest(&mut self, digest: &str, size: u64) -> Result<Fetched, ImageError> {
+    fn manifest(&mut self, digest: &str, _size: u64) -> Result<Fetched, ImageError> {
+        // Checked against `digest` by the caller, as every store's manifests are.
         let file = self.blob_file(digest)?;
         Ok(Fetched {
-            bytes: read_verified(file, digest, size, "manifest")?,
+            bytes: read_small(file, "manifest")?,
             media_type: None,
             digest: Some(digest.to_owned()),
         })
