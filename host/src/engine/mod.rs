@@ -5,12 +5,15 @@
 //! component once (or takes it from the on-disk [`CompileCache`]), pre-instantiates it and asks
 //! it to `describe` itself. [`Engine::run`] gives each run a fresh store with its own memory cap,
 //! deadline and log, so no state leaks between runs and one failing plugin fails alone.
+//! Runs see no files, except a plugin granted a [`DataDir`]: its `evaluate` runs see that one
+//! directory, read-only.
 
 mod cache;
 mod sandbox;
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
+use std::path::PathBuf;
 use std::sync::{Arc, PoisonError};
 use std::time::Duration;
 
@@ -134,6 +137,8 @@ pub enum Failure {
     Rejected(String),
     /// The plugin returned more than the output caps allow.
     OutputLimit(String),
+    /// The data directory granted to the plugin could not be opened for a run.
+    DataDir(String),
 }
 
 impl fmt::Display for Failure {
@@ -147,6 +152,7 @@ impl fmt::Display for Failure {
             Failure::Trap(m) => write!(f, "crashed: {m}"),
             Failure::Rejected(m) => write!(f, "returned an error: {m}"),
             Failure::OutputLimit(m) => write!(f, "exceeded the output limit: {m}"),
+            Failure::DataDir(m) => write!(f, "cannot open its data directory: {m}"),
         }
     }
 }
@@ -167,6 +173,23 @@ pub struct Plugin {
     info: PluginInfo,
     pre: bindings::PluginPre<Sandbox>,
     limits: Limits,
+    data_dir: Option<DataDir>,
+}
+
+/// A host directory a plugin may read, mounted read-only at `/data/<name>` in its sandbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DataDir {
+    /// The name the plugin's manifest requests (`capabilities.data-dir`).
+    pub name: String,
+    /// The directory on the host, as the pipeline's config grants it.
+    pub host_path: PathBuf,
+}
+
+impl DataDir {
+    /// Where the plugin sees it: `/data/<name>`.
+    pub fn guest_path(&self) -> String {
+        format!("/data/{}", self.name)
+    }
 }
 
 impl Plugin {
@@ -195,6 +218,46 @@ impl Plugin {
         self.limits = limits;
     }
 
+    /// Grants the directory to every later `evaluate` run (replacing an earlier grant); it must
+    /// exist and be a directory. `describe` never sees it.
+    pub fn grant_data_dir(&mut self, dir: DataDir) -> Result<(), String> {
+        let refused = |reason: &str| {
+            format!(
+                "plugin `{}`: cannot grant data directory `{}` ({}): {reason}",
+                self.label,
+                dir.name,
+                dir.host_path.display()
+            )
+        };
+        // One plain path segment: the name becomes the last component of `/data/<name>`.
+        let plain = !dir.name.is_empty()
+            && !dir.name.starts_with('.')
+            && dir
+                .name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+        if !plain {
+            return Err(refused(
+                "the name must be letters, digits, `.`, `_` and `-`, not starting with `.`",
+            ));
+        }
+        match std::fs::metadata(&dir.host_path) {
+            Ok(metadata) if metadata.is_dir() => {}
+            Ok(_) => return Err(refused("not a directory")),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(refused("no such directory"));
+            }
+            Err(e) => return Err(refused(&e.to_string())),
+        }
+        self.data_dir = Some(dir);
+        Ok(())
+    }
+
+    /// The directory granted to it, if any.
+    pub fn data_dir(&self) -> Option<&DataDir> {
+        self.data_dir.as_ref()
+    }
+
     /// True when at least one of its rules judges `kind`.
     pub fn wants(&self, kind: &str) -> bool {
         self.info
@@ -211,6 +274,7 @@ impl fmt::Debug for Plugin {
             .field("label", &self.label)
             .field("digest", &self.digest)
             .field("info", &self.info)
+            .field("data_dir", &self.data_dir)
             .finish_non_exhaustive()
     }
 }
@@ -314,7 +378,11 @@ impl Engine {
         let pre = bindings::PluginPre::new(instance_pre)
             .map_err(|e| fail(Failure::Invalid(format!("{e:#}"))))?;
 
-        let mut store = self.store(limits);
+        // `describe` runs without any grant: what a plugin says about itself cannot depend on
+        // the data it may later read.
+        let mut store = self
+            .store(limits, None)
+            .expect("a sandbox without a data directory always builds");
         let info = pre
             .instantiate(&mut store)
             .and_then(|instance| {
@@ -334,6 +402,7 @@ impl Engine {
             info,
             pre,
             limits,
+            data_dir: None,
         })
     }
 
@@ -341,7 +410,26 @@ impl Engine {
     /// bounded batches whose resource ids are unique.
     pub fn run(&self, plugin: &Plugin, config: &str, resources: &[Input<'_>]) -> Run {
         let limits = plugin.limits;
-        let mut store = self.store(limits);
+        let mut store = match self.store(limits, plugin.data_dir.as_ref()) {
+            Ok(store) => store,
+            Err(reason) => {
+                let dir = plugin
+                    .data_dir
+                    .as_ref()
+                    .expect("only a data directory can fail a sandbox");
+                return Run {
+                    result: Err(PluginError {
+                        plugin: plugin.label.clone(),
+                        failure: Failure::DataDir(format!(
+                            "`{}` ({}): {reason}",
+                            dir.name,
+                            dir.host_path.display()
+                        )),
+                    }),
+                    log: PluginLog::default(),
+                };
+            }
+        };
         let result = self.run_in(&mut store, plugin, config, resources);
         let log = {
             let mut log = store
@@ -435,15 +523,14 @@ impl Engine {
         Ok(findings)
     }
 
-    fn store(&self, limits: Limits) -> Store<Sandbox> {
-        let mut store = Store::new(
-            &self.inner.engine,
-            Sandbox::new(limits.memory_bytes, limits.max_log_bytes),
-        );
+    /// A fresh store for one run; fails only when `data_dir` cannot be opened.
+    fn store(&self, limits: Limits, data_dir: Option<&DataDir>) -> Result<Store<Sandbox>, String> {
+        let sandbox = Sandbox::new(limits.memory_bytes, limits.max_log_bytes, data_dir)?;
+        let mut store = Store::new(&self.inner.engine, sandbox);
         store.limiter(|s| &mut s.limiter);
         store.epoch_deadline_trap();
         store.set_epoch_deadline(deadline_ticks(limits.timeout));
-        store
+        Ok(store)
     }
 
     fn component(&self, digest: &str, wasm: &[u8]) -> Result<Component, String> {

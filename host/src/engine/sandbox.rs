@@ -1,4 +1,5 @@
-//! The per-run store state: an empty WASI context, resource caps and the plugin log.
+//! The per-run store state: a WASI context with nothing in it but a granted data directory,
+//! resource caps and the plugin log.
 
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -7,8 +8,9 @@ use wasmtime::ResourceLimiter;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
 use wasmtime_wasi::p2::{OutputStream, Pollable, StreamError};
-use wasmtime_wasi::{HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi::{FsPerms, HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxView, WasiView};
 
+use super::DataDir;
 use super::bindings::palisade::policy::host::Host;
 use super::bindings::palisade::policy::types::LogLevel;
 
@@ -23,7 +25,16 @@ pub(crate) struct Sandbox {
 impl Sandbox {
     /// A deny-all sandbox: no files, no environment, no arguments, no network; fixed clocks and
     /// randomness so equal inputs give equal findings; stdout and stderr go to the capped log.
-    pub(crate) fn new(memory_bytes: usize, log_bytes: usize) -> Sandbox {
+    ///
+    /// With `data_dir`, that one directory is preopened read-only at `/data/<name>`: wasmtime
+    /// holds it as an open directory and resolves every path beneath it itself (cap-std), so
+    /// neither `..` nor a symlink leads out, and nothing in it can be created, written, renamed
+    /// or deleted. Fails only when that directory cannot be opened.
+    pub(crate) fn new(
+        memory_bytes: usize,
+        log_bytes: usize,
+        data_dir: Option<&DataDir>,
+    ) -> Result<Sandbox, String> {
         let log = Arc::new(Mutex::new(PluginLog::new(log_bytes)));
         let mut builder = WasiCtx::builder();
         builder
@@ -45,7 +56,15 @@ impl Sandbox {
             .insecure_random_seed(0)
             .wall_clock(FixedWallClock)
             .monotonic_clock(SteppingClock::default());
-        Sandbox {
+        if let Some(dir) = data_dir {
+            // Runs are synchronous: file reads may block this thread instead of hopping to a
+            // blocking pool. Set before the preopen, which takes the setting with it.
+            builder.allow_blocking_current_thread(true);
+            builder
+                .preopened_dir(&dir.host_path, dir.guest_path(), FsPerms::ReadOnly)
+                .map_err(|e| format!("{e:#}"))?;
+        }
+        Ok(Sandbox {
             wasi: builder.build(),
             table: ResourceTable::new(),
             limiter: Limiter {
@@ -53,7 +72,7 @@ impl Sandbox {
                 exceeded: None,
             },
             log,
-        }
+        })
     }
 }
 

@@ -2,8 +2,9 @@
 //!
 //! Built once per feature, each a plugin whose one rule attacks the host while judging
 //! Kubernetes resources: it spins forever, exhausts memory, snoops for files, environment and
-//! network, floods stdout and the log, floods findings, or panics. Without a feature the rule
-//! reports one harmless finding per resource.
+//! network, floods stdout and the log, floods findings, or panics; or (`data-reader`) it reads
+//! its granted data directory and tries to get out of it. Without a feature the rule reports
+//! one harmless finding per resource.
 
 use palisade_sdk::{Policy, Report, Resource, Rule, Severity};
 
@@ -41,6 +42,10 @@ fn attack(resource: &Resource, report: &mut Report) {
     }
     if cfg!(feature = "snoop") {
         report.finding("", snoop());
+        return;
+    }
+    if cfg!(feature = "data-reader") {
+        report.finding("", data_reader());
         return;
     }
     if cfg!(feature = "chatty") {
@@ -95,6 +100,32 @@ fn snoop() -> String {
         "args": std::env::args().count(),
         "network": network,
         "clock": now,
+    })
+    .to_string()
+}
+
+/// What a plugin granted `/data/allow-lists` can do there and beyond, as JSON: each outcome is
+/// `ok: …` or `error: …`.
+fn data_reader() -> String {
+    let read = |path: &str| match std::fs::read_to_string(path) {
+        Ok(text) => format!("ok: {text}"),
+        Err(e) => format!("error: {e}"),
+    };
+    let write = match std::fs::write("/data/allow-lists/new.txt", "planted") {
+        Ok(()) => "ok: written".to_string(),
+        Err(e) => format!("error: {e}"),
+    };
+    let listing = match std::fs::read_dir("/") {
+        Ok(entries) => format!("ok: {} entries", entries.count()),
+        Err(e) => format!("error: {e}"),
+    };
+    palisade_sdk::serde_json::json!({
+        "allowed": read("/data/allow-lists/allowed.txt"),
+        "write": write,
+        "dotdot": read("/data/allow-lists/../../etc/hostname"),
+        "symlink": read("/data/allow-lists/escape"),
+        "root_listing": listing,
+        "etc_hostname": read("/etc/hostname"),
     })
     .to_string()
 }
