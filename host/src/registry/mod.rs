@@ -3,6 +3,7 @@
 //! component by digest; [`artifact`] writes, signs and verifies the three files on disk.
 
 pub mod artifact;
+pub mod cache;
 pub mod manifest;
 pub mod sshsig;
 
