@@ -4,6 +4,7 @@
 
 pub mod artifact;
 pub mod cache;
+pub mod fetch;
 pub mod manifest;
 pub mod sshsig;
 
