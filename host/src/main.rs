@@ -37,6 +37,122 @@ enum Command {
     /// Make, sign and verify signed plugin artifacts (component, manifest, signature).
     #[command(subcommand)]
     Plugin(PluginCommand),
+    /// Maintain and verify a signed plugin registry: index, root signatures, plugins.
+    #[command(subcommand)]
+    Registry(RegistryCommand),
+}
+
+/// A registry is a directory (served as is by any static web server):
+///
+/// - `index.toml`: every plugin version with its digests, the teams with their keys and the
+///   name prefixes each may publish, revocations, a version and an expiry;
+///
+/// - `index.toml.sig`: the root keys' SSH signatures of it (namespace `palisade-registry`);
+///
+/// - `plugins/<team>/<pack>/<version>/`: each published artifact (manifest, its `.sig`, the
+///   component).
+///
+/// Every change after a signature starts a new index version, which the root keys sign again.
+#[derive(Subcommand)]
+enum RegistryCommand {
+    /// Create a registry: version 1, these root keys, no teams or plugins, unsigned.
+    Init {
+        /// The registry directory (created if missing; must not hold an index).
+        dir: PathBuf,
+        /// A root public key that signs the index (repeatable).
+        #[arg(long = "root-key", value_name = "PUBLIC_KEY", required = true)]
+        root_keys: Vec<PathBuf>,
+        /// How many distinct root keys must sign each index version.
+        #[arg(long, value_name = "K", default_value_t = 1)]
+        threshold: usize,
+    },
+    /// Add a team, or replace the keys and name prefixes of an existing one.
+    ///
+    /// A key may not be dropped while it signed a published, non-revoked plugin of the team.
+    AddTeam {
+        /// The registry directory.
+        dir: PathBuf,
+        /// The team's name: lowercase letters, digits and `-`.
+        #[arg(long)]
+        team: String,
+        /// A public key that may sign the team's manifests (repeatable).
+        #[arg(long = "key", value_name = "PUBLIC_KEY", required = true)]
+        keys: Vec<PathBuf>,
+        /// Names the team publishes start with this, e.g. `platform/` (repeatable).
+        #[arg(long = "prefix", value_name = "PREFIX", required = true)]
+        prefixes: Vec<String>,
+    },
+    /// Publish signed plugin artifacts into the registry.
+    ///
+    /// Each must verify on its own (as `plugin verify`), be signed by a key of the manifest's
+    /// team, be named within the team's prefixes, and not be a revoked version or a published
+    /// version with other bytes (publishing the same bytes again changes nothing).
+    Publish {
+        /// The registry directory.
+        dir: PathBuf,
+        /// A manifest (its `.sig` and component beside it), or a directory holding
+        /// `palisade-plugin.toml`.
+        #[arg(value_name = "MANIFEST", required = true)]
+        manifests: Vec<PathBuf>,
+    },
+    /// Revoke a published version: every verification refuses it from the next signed index.
+    Revoke {
+        /// The registry directory.
+        dir: PathBuf,
+        /// The version to revoke: `NAME@VERSION`, e.g. `platform/k8s@1.2.0`.
+        #[arg(value_name = "NAME@VERSION")]
+        plugin: String,
+        /// Why, shown to everyone whose scans refuse it.
+        #[arg(long)]
+        reason: String,
+    },
+    /// Replace the root keys.
+    ///
+    /// The current root becomes `previous-root`: the next index version must be signed by the
+    /// threshold of both, so consumers trusting the old keys accept the new ones. They must
+    /// verify that index before any later one (which drops `previous-root`).
+    RotateRoot {
+        /// The registry directory.
+        dir: PathBuf,
+        /// A new root public key (repeatable).
+        #[arg(long = "root-key", value_name = "PUBLIC_KEY", required = true)]
+        root_keys: Vec<PathBuf>,
+        /// How many distinct new root keys must sign.
+        #[arg(long, value_name = "K", default_value_t = 1)]
+        threshold: usize,
+    },
+    /// Sign the index with a root key, appending to `index.toml.sig`.
+    ///
+    /// The first signature of a version sets `expires`; later signers must not change it. Each
+    /// signature is what `ssh-keygen` writes, so a root key holder may also sign an index whose
+    /// `expires` is already set without palisade:
+    /// `ssh-keygen -Y sign -n palisade-registry -f KEY < index.toml >> index.toml.sig`.
+    Sign {
+        /// The registry directory.
+        dir: PathBuf,
+        /// The root private key (OpenSSH, without passphrase).
+        #[arg(long, value_name = "PRIVATE_KEY")]
+        key: PathBuf,
+        /// When this version expires: days (`30d`), hours (`12h`) or an RFC 3339 date-time.
+        /// Only the first signature sets it [default: 30d].
+        #[arg(long, value_name = "WHEN")]
+        expires: Option<palisade::registry::Expiry>,
+    },
+    /// Verify the registry: root signatures, expiry, and every published plugin.
+    ///
+    /// Exit 0 verified, 2 refused (each error on stderr). Without `--root-key` the index's own
+    /// root keys are trusted, which shows it is consistently signed, not who signed it.
+    Verify {
+        /// The registry directory.
+        dir: PathBuf,
+        /// A trusted root public key (repeatable).
+        #[arg(long = "root-key", value_name = "PUBLIC_KEY")]
+        root_keys: Vec<PathBuf>,
+        /// How many distinct trusted root keys must sign. Pinned keys and threshold must be
+        /// the index's root, or its `previous-root` (a rotation).
+        #[arg(long, value_name = "K", default_value_t = 1, requires = "root_keys")]
+        threshold: usize,
+    },
 }
 
 /// A signed plugin artifact is three files side by side: the component (`NAME.wasm`), its
@@ -216,6 +332,7 @@ fn main() -> ExitCode {
         Command::Rules(args) => rules(&args),
         Command::Explain { rule, plugins } => explain(&rule, &plugins),
         Command::Plugin(command) => plugin(command),
+        Command::Registry(command) => registry(command),
     };
     ExitCode::from(u8::try_from(code).unwrap_or(2))
 }
@@ -344,6 +461,186 @@ fn plugin(command: PluginCommand) -> i32 {
                 }
                 Err(e) => fail(e),
             }
+        }
+    }
+}
+
+fn registry(command: RegistryCommand) -> i32 {
+    use palisade::registry::index::parse_plugin_id;
+    use palisade::registry::{
+        Published, RegistryDir, RegistryDirError, SigningKey, Trust, read_key_line, read_root_keys,
+        read_trusted_root,
+    };
+    let now = time::OffsetDateTime::now_utc();
+    match command {
+        RegistryCommand::Init {
+            dir,
+            root_keys,
+            threshold,
+        } => {
+            let created = read_root_keys(&root_keys, threshold)
+                .map_err(RegistryDirError::from)
+                .and_then(|root| RegistryDir::init(&dir, root));
+            match created {
+                Ok(_) => {
+                    println!(
+                        "created registry {} (index version 1, {threshold} of {} root keys); add \
+                         teams, publish plugins, then sign it",
+                        dir.display(),
+                        root_keys.len()
+                    );
+                    0
+                }
+                Err(e) => fail(e),
+            }
+        }
+        RegistryCommand::AddTeam {
+            dir,
+            team,
+            keys,
+            prefixes,
+        } => {
+            let keys = match keys.iter().map(|k| read_key_line(k)).collect() {
+                Ok(keys) => keys,
+                Err(e) => return fail(e),
+            };
+            match RegistryDir::open(&dir).add_team(&team, keys, prefixes) {
+                Ok(version) => {
+                    println!(
+                        "team `{team}` set in {} (index version {version})",
+                        dir.display()
+                    );
+                    0
+                }
+                Err(e) => fail(e),
+            }
+        }
+        RegistryCommand::Publish { dir, manifests } => {
+            let registry = RegistryDir::open(&dir);
+            let mut code = 0;
+            for manifest in &manifests {
+                match registry.publish(manifest) {
+                    Ok(Published::Added { entry, version }) => println!(
+                        "published {} into {} (index version {version})",
+                        entry.id(),
+                        dir.display()
+                    ),
+                    Ok(Published::Unchanged(entry)) => println!(
+                        "{} is already published with the same bytes; nothing changed",
+                        entry.id()
+                    ),
+                    Err(e) => code = fail(e),
+                }
+            }
+            code
+        }
+        RegistryCommand::Revoke {
+            dir,
+            plugin,
+            reason,
+        } => {
+            let (name, version) = match parse_plugin_id(&plugin) {
+                Ok(id) => id,
+                Err(e) => return fail(e),
+            };
+            match RegistryDir::open(&dir).revoke(&name, &version, &reason) {
+                Ok(index_version) => {
+                    println!("revoked {plugin} (index version {index_version})");
+                    0
+                }
+                Err(e) => fail(e),
+            }
+        }
+        RegistryCommand::RotateRoot {
+            dir,
+            root_keys,
+            threshold,
+        } => {
+            let rotated = read_root_keys(&root_keys, threshold)
+                .map_err(RegistryDirError::from)
+                .and_then(|root| RegistryDir::open(&dir).rotate_root(root));
+            match rotated {
+                Ok(version) => {
+                    println!(
+                        "root keys replaced in {} (index version {version}); the previous and \
+                         the new root keys must both sign it",
+                        dir.display()
+                    );
+                    0
+                }
+                Err(e) => fail(e),
+            }
+        }
+        RegistryCommand::Sign { dir, key, expires } => {
+            let signed = SigningKey::read(&key)
+                .map_err(RegistryDirError::from)
+                .and_then(|signing| RegistryDir::open(&dir).sign(&signing, &key, expires, now));
+            match signed {
+                Ok(signed) => {
+                    let previous = signed
+                        .previous_root
+                        .map(|(n, k)| format!(", {n} of {k} required previous root keys"))
+                        .unwrap_or_default();
+                    println!(
+                        "signed index version {} (expires {}) with {}: {} of {} required root \
+                         keys{previous}",
+                        signed.version, signed.expires, signed.signer, signed.root.0, signed.root.1
+                    );
+                    0
+                }
+                Err(e) => fail(e),
+            }
+        }
+        RegistryCommand::Verify {
+            dir,
+            root_keys,
+            threshold,
+        } => {
+            let trusted = if root_keys.is_empty() {
+                None
+            } else {
+                match read_trusted_root(&root_keys, threshold) {
+                    Ok(root) => Some(root),
+                    Err(e) => return fail(e),
+                }
+            };
+            let (trust, report) = match RegistryDir::open(&dir).verify(trusted, now) {
+                Ok(verified) => verified,
+                Err(e) => return fail(e),
+            };
+            match &trust {
+                Trust::Pinned(root) => {
+                    println!("trusting the given root keys ({})", root.describe())
+                }
+                Trust::IndexRoot(root) => println!(
+                    "trusting the index's own root keys ({}): this shows the index is \
+                     consistently signed, not by whom; pass --root-key to pin them",
+                    root.describe()
+                ),
+            }
+            let index = &report.signed.index;
+            println!(
+                "index version {}, expires {}, signed by {}",
+                index.version,
+                index.expires,
+                report.signed.signers.join(", ")
+            );
+            for revocation in &report.revoked {
+                println!(
+                    "revoked {}@{}: {}",
+                    revocation.name, revocation.version, revocation.reason
+                );
+            }
+            for refused in &report.refused {
+                eprintln!("error: registry {}: {refused}", dir.display());
+            }
+            println!(
+                "verified {} of {} plugins ({} revoked)",
+                report.verified.len(),
+                index.plugins.len() - report.revoked.len(),
+                report.revoked.len()
+            );
+            if report.refused.is_empty() { 0 } else { 2 }
         }
     }
 }
