@@ -22,6 +22,16 @@
 //!
 //! [rules."k8s/default-namespace"]
 //! enabled = false             # or: severity = "high"
+//!
+//! [registry]                  # packs from a signed registry, pinned in palisade.lock
+//! url = "https://plugins.example.com/palisade/"   # or: path = "../registry"
+//! root-keys = ["ssh-ed25519 AAAA… security-1", "ssh-ed25519 AAAA… security-2"]
+//! threshold = 2               # root signatures the index needs (default 1)
+//! ca-cert = "certs/ca.pem"    # trust only this CA for the registry's HTTPS (optional)
+//!
+//! [registry.plugins]          # by name and semver requirement
+//! "platform/k8s-extra" = "^1.2"
+//! "appsec/registries" = { version = "2", data-dir = { name = "allow-lists", path = "data/allow" } }
 //! ```
 
 use std::collections::BTreeMap;
@@ -54,6 +64,8 @@ pub struct Config {
     pub packs: BTreeMap<String, PackConfig>,
     #[serde(default)]
     pub rules: BTreeMap<String, RuleConfig>,
+    /// Packs from a signed registry.
+    pub registry: Option<RegistryConfig>,
     /// Where the file was read from; relative plugin paths resolve against its directory.
     #[serde(skip)]
     pub path: Option<PathBuf>,
@@ -96,6 +108,77 @@ pub struct PackConfig {
 pub struct RuleConfig {
     pub enabled: Option<bool>,
     pub severity: Option<Severity>,
+}
+
+/// `[registry]`: where signed packs come from, the keys that vouch for them, and which packs.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RegistryConfig {
+    /// An `http://` or `https://` base URL.
+    pub url: Option<String>,
+    /// Or a directory, relative to this file.
+    pub path: Option<PathBuf>,
+    /// The security team's root public keys (OpenSSH lines), pinned.
+    #[serde(default)]
+    pub root_keys: Vec<String>,
+    /// How many root keys must sign the index.
+    pub threshold: Option<usize>,
+    /// A PEM file of the CA(s) to trust, instead of the system's, for HTTPS (relative to this file).
+    pub ca_cert: Option<PathBuf>,
+    /// Seconds to wait for the registry to connect or send more data.
+    pub timeout_seconds: Option<u64>,
+    /// The packs to use, by name.
+    #[serde(default)]
+    pub plugins: BTreeMap<String, RegistryPlugin>,
+}
+
+/// One pack from the registry: a semver requirement, or a table with one and the capabilities
+/// granted to it.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(untagged)]
+pub enum RegistryPlugin {
+    /// `"platform/k8s-extra" = "^1.2"`
+    Version(String),
+    /// `"appsec/registries" = { version = "2", data-dir = { … } }`
+    Detailed(RegistryPluginTable),
+}
+
+/// The table form of [`RegistryPlugin`].
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RegistryPluginTable {
+    pub version: String,
+    /// Read-only access to a directory, granted only if the plugin's signed manifest asks for a
+    /// data directory of the same name.
+    pub data_dir: Option<DataDirGrant>,
+}
+
+/// A data directory granted to a plugin.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct DataDirGrant {
+    /// The name the plugin's manifest requests.
+    pub name: String,
+    /// The directory on this machine, relative to this file.
+    pub path: PathBuf,
+}
+
+impl RegistryPlugin {
+    /// The semver requirement, as written.
+    pub fn requirement(&self) -> &str {
+        match self {
+            RegistryPlugin::Version(v) => v,
+            RegistryPlugin::Detailed(t) => &t.version,
+        }
+    }
+
+    /// The data directory granted, if any.
+    pub fn data_dir(&self) -> Option<&DataDirGrant> {
+        match self {
+            RegistryPlugin::Version(_) => None,
+            RegistryPlugin::Detailed(t) => t.data_dir.as_ref(),
+        }
+    }
 }
 
 /// A `palisade.toml` that cannot be used.
@@ -147,6 +230,9 @@ impl Config {
                 .iter()
                 .map(|(name, p)| (name.as_str(), p.timeout_seconds, p.memory_mib)),
         );
+        if let Some(registry) = &self.registry {
+            registry.validate().map_err(|e| format!("registry: {e}"))?;
+        }
         for (place, timeout, memory) in limits {
             if let Some(t) = timeout
                 && !(t > 0.0 && t <= 3600.0)
@@ -183,14 +269,23 @@ impl Config {
         None
     }
 
-    /// The plugin paths, resolved against the config file's directory.
-    pub fn plugin_paths(&self) -> Vec<PathBuf> {
-        let base = self
-            .path
+    /// The directory relative paths in this file resolve against.
+    pub fn base_dir(&self) -> &Path {
+        self.path
             .as_deref()
             .and_then(Path::parent)
-            .unwrap_or(Path::new("."));
+            .unwrap_or(Path::new("."))
+    }
+
+    /// The plugin paths, resolved against the config file's directory.
+    pub fn plugin_paths(&self) -> Vec<PathBuf> {
+        let base = self.base_dir();
         self.plugins.iter().map(|p| base.join(&p.path)).collect()
+    }
+
+    /// Where the lock of the registry packs lives: `palisade.lock` beside this file.
+    pub fn lock_path(&self) -> PathBuf {
+        self.base_dir().join(crate::registry::LOCK_FILE)
     }
 
     /// Plugin caps from `[limits]`, over the built-in defaults.
@@ -266,6 +361,48 @@ impl Config {
     }
 }
 
+impl RegistryConfig {
+    fn validate(&self) -> Result<(), String> {
+        match (&self.url, &self.path) {
+            (Some(url), None) => {
+                if !(url.starts_with("https://") || url.starts_with("http://")) {
+                    return Err(format!("url `{url}` must start with https:// or http://"));
+                }
+            }
+            (None, Some(_)) => {}
+            _ => return Err("set exactly one of `url` and `path`".to_string()),
+        }
+        if self.root_keys.is_empty() {
+            return Err("`root-keys` must pin at least one root public key".to_string());
+        }
+        let threshold = self.threshold.unwrap_or(1);
+        if threshold == 0 || threshold > self.root_keys.len() {
+            return Err(format!(
+                "`threshold` must be between 1 and the number of root keys ({}), got {threshold}",
+                self.root_keys.len()
+            ));
+        }
+        if self.timeout_seconds == Some(0) {
+            return Err("`timeout-seconds` must be more than 0".to_string());
+        }
+        for (name, plugin) in &self.plugins {
+            crate::registry::manifest::validate_name(name)
+                .map_err(|e| format!("plugins.\"{name}\": {e}"))?;
+            semver::VersionReq::parse(plugin.requirement()).map_err(|e| {
+                format!(
+                    "plugins.\"{name}\": `{}` is not a semver requirement: {e}",
+                    plugin.requirement()
+                )
+            })?;
+        }
+        for (i, key) in self.root_keys.iter().enumerate() {
+            crate::registry::TrustedKey::parse(key)
+                .map_err(|e| format!("root-keys[{i}] is not an OpenSSH public key: {e}"))?;
+        }
+        Ok(())
+    }
+}
+
 fn apply(
     limits: &mut Limits,
     memory_mib: Option<u64>,
@@ -326,6 +463,69 @@ mod tests {
         assert_eq!(
             config.rule_severity("k8s/run-as-root"),
             Some(Severity::Critical)
+        );
+    }
+
+    #[test]
+    fn registry_section_parses_both_plugin_forms() {
+        let config = Config::parse(
+            r#"
+            [registry]
+            url = "https://plugins.example.com/"
+            root-keys = [
+                "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAILM+rvN+ot98qgEN796jTiQfZfG1KaT0PtFDJ/XFSqti one",
+                "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIC1lzVAXu8YLw1GqqkdsXf1vEaNGEWvCcZDznw+N0JIO two",
+            ]
+            threshold = 2
+            [registry.plugins]
+            "platform/k8s-extra" = "^1.2"
+            "appsec/registries" = { version = "2", data-dir = { name = "allow", path = "d" } }
+            "#,
+        )
+        .expect("valid config");
+        let registry = config.registry.expect("a registry");
+        assert_eq!(registry.plugins["platform/k8s-extra"].requirement(), "^1.2");
+        let grant = registry.plugins["appsec/registries"]
+            .data_dir()
+            .expect("a grant");
+        assert_eq!(
+            (grant.name.as_str(), grant.path.as_path()),
+            ("allow", Path::new("d"))
+        );
+    }
+
+    #[test]
+    fn registry_section_mistakes_are_named() {
+        let base = "[registry]\nroot-keys = [\"k\"]\n";
+        for (extra, expected) in [
+            ("", "exactly one of `url` and `path`"),
+            ("url = \"ftp://x\"\n", "must start with https://"),
+            (
+                "path = \"r\"\nthreshold = 2\n",
+                "`threshold` must be between 1 and",
+            ),
+            (
+                "path = \"r\"\n[registry.plugins]\n\"x\" = \"1\"\n",
+                "plugins.\"x\"",
+            ),
+            (
+                "path = \"r\"\n[registry.plugins]\n\"a/b\" = \"one\"\n",
+                "not a semver requirement",
+            ),
+        ] {
+            let error = Config::parse(&format!("{base}{extra}")).expect_err(extra);
+            assert!(error.contains(expected), "{extra}: {error}");
+        }
+        let error = Config::parse("[registry]\npath = \"r\"\n").expect_err("no keys");
+        assert!(error.contains("root-keys"), "{error}");
+        let error = Config::parse(
+            base.replace("[registry]\n", "[registry]\npath = \"r\"\n")
+                .as_str(),
+        )
+        .expect_err("not a key");
+        assert!(
+            error.contains("root-keys[0] is not an OpenSSH public key"),
+            "{error}"
         );
     }
 

@@ -40,6 +40,13 @@ enum Command {
     /// Maintain and verify a signed plugin registry: index, root signatures, plugins.
     #[command(subcommand)]
     Registry(RegistryCommand),
+    /// Pin the config's registry packs in `palisade.lock`.
+    ///
+    /// Fetches and verifies the registry's index, resolves each pack in `[registry.plugins]` to
+    /// the highest published, unrevoked version its requirement accepts, downloads and verifies
+    /// each (root → index → team key → manifest → component digest) into the cache, then writes
+    /// `palisade.lock` beside `palisade.toml`. Commit the lock: scans run exactly what it pins.
+    Lock(PluginArgs),
 }
 
 /// A registry is a directory (served as is by any static web server):
@@ -143,8 +150,12 @@ enum RegistryCommand {
     /// Exit 0 verified, 2 refused (each error on stderr). Without `--root-key` the index's own
     /// root keys are trusted, which shows it is consistently signed, not who signed it.
     Verify {
-        /// The registry directory.
-        dir: PathBuf,
+        /// The registry: a directory, or the `http://` / `https://` URL of a site serving one.
+        #[arg(value_name = "DIR|URL")]
+        registry: String,
+        /// For an HTTPS registry: trust only the CA certificate(s) in this PEM file.
+        #[arg(long, value_name = "PEM")]
+        ca_cert: Option<PathBuf>,
         /// A trusted root public key (repeatable).
         #[arg(long = "root-key", value_name = "PUBLIC_KEY")]
         root_keys: Vec<PathBuf>,
@@ -240,6 +251,12 @@ struct PluginArgs {
     /// Compile plugins afresh and keep nothing on disk.
     #[arg(long)]
     no_cache: bool,
+
+    /// Download nothing: registry packs and the registry's index come from the cache, where
+    /// `palisade lock` or an earlier scan put them. The cached index must still verify and must
+    /// not have expired.
+    #[arg(long)]
+    offline: bool,
 }
 
 #[derive(Args)]
@@ -321,6 +338,7 @@ impl PluginArgs {
         if self.no_cache {
             scan = scan.no_cache();
         }
+        scan = scan.offline(self.offline);
         scan
     }
 }
@@ -333,6 +351,7 @@ fn main() -> ExitCode {
         Command::Explain { rule, plugins } => explain(&rule, &plugins),
         Command::Plugin(command) => plugin(command),
         Command::Registry(command) => registry(command),
+        Command::Lock(args) => lock(&args),
     };
     ExitCode::from(u8::try_from(code).unwrap_or(2))
 }
@@ -592,7 +611,8 @@ fn registry(command: RegistryCommand) -> i32 {
             }
         }
         RegistryCommand::Verify {
-            dir,
+            registry,
+            ca_cert,
             root_keys,
             threshold,
         } => {
@@ -604,7 +624,14 @@ fn registry(command: RegistryCommand) -> i32 {
                     Err(e) => return fail(e),
                 }
             };
-            let (trust, report) = match RegistryDir::open(&dir).verify(trusted, now) {
+            let verified = if registry.starts_with("http://") || registry.starts_with("https://") {
+                verify_site(&registry, ca_cert, trusted, now)
+            } else {
+                RegistryDir::open(&registry)
+                    .verify(trusted, now)
+                    .map_err(|e| e.to_string())
+            };
+            let (trust, report) = match verified {
                 Ok(verified) => verified,
                 Err(e) => return fail(e),
             };
@@ -632,7 +659,7 @@ fn registry(command: RegistryCommand) -> i32 {
                 );
             }
             for refused in &report.refused {
-                eprintln!("error: registry {}: {refused}", dir.display());
+                eprintln!("error: registry {registry}: {refused}");
             }
             println!(
                 "verified {} of {} plugins ({} revoked)",
@@ -641,6 +668,80 @@ fn registry(command: RegistryCommand) -> i32 {
                 report.revoked.len()
             );
             if report.refused.is_empty() { 0 } else { 2 }
+        }
+    }
+}
+
+/// `registry verify` of a registry served over HTTP(S): the same checks as for a directory,
+/// every file read through the capped, timed fetcher.
+fn verify_site(
+    url: &str,
+    ca_cert: Option<PathBuf>,
+    trusted: Option<palisade::registry::TrustedRoot>,
+    now: time::OffsetDateTime,
+) -> Result<
+    (
+        palisade::registry::Trust,
+        palisade::registry::RegistryVerification,
+    ),
+    String,
+> {
+    use palisade::registry::fetch::{FetchOptions, Fetcher, RegistryLocation};
+    use palisade::registry::index::{MAX_INDEX_BYTES, MAX_INDEX_SIGNATURES_BYTES};
+    use palisade::registry::{
+        INDEX_FILE, INDEX_SIGNATURES_FILE, Index, Trust, TrustedRoot, verify_registry,
+    };
+    let location = RegistryLocation::parse(url).map_err(|e| e.to_string())?;
+    let options = FetchOptions {
+        ca_cert,
+        ..FetchOptions::default()
+    };
+    let fetcher = Fetcher::new(location, &options).map_err(|e| e.to_string())?;
+    let index = fetcher
+        .get(INDEX_FILE, MAX_INDEX_BYTES)
+        .map_err(|e| e.to_string())?;
+    let signatures = fetcher
+        .get(INDEX_SIGNATURES_FILE, MAX_INDEX_SIGNATURES_BYTES)
+        .map_err(|e| e.to_string())?;
+    let signatures = String::from_utf8(signatures)
+        .map_err(|_| format!("registry {url}: {INDEX_SIGNATURES_FILE} is not UTF-8 text"))?;
+    let trust = match trusted {
+        Some(root) => Trust::Pinned(root),
+        None => {
+            let parsed = std::str::from_utf8(&index)
+                .map_err(|_| format!("registry {url}: {INDEX_FILE} is not UTF-8 text"))
+                .and_then(|text| Index::parse(text).map_err(|e| format!("registry {url}: {e}")))?;
+            let root = TrustedRoot::from_root_keys(&parsed.root)
+                .map_err(|e| format!("registry {url}: {e}"))?;
+            Trust::IndexRoot(root)
+        }
+    };
+    let report = verify_registry(&index, &signatures, trust.root(), now, |path, max| {
+        fetcher.get(path, max).map_err(|e| e.to_string())
+    })
+    .map_err(|e| format!("registry {url}: {e}"))?;
+    Ok((trust, report))
+}
+
+fn lock(args: &PluginArgs) -> i32 {
+    match args.scan(Vec::new()).lock() {
+        Ok((path, lock)) => {
+            for plugin in &lock.plugins {
+                println!("locked {}", plugin.id());
+            }
+            println!(
+                "wrote {} ({} packs, registry index version {})",
+                path.display(),
+                lock.plugins.len(),
+                lock.index_version
+            );
+            0
+        }
+        Err(errors) => {
+            for e in errors {
+                eprintln!("error: {e}");
+            }
+            2
         }
     }
 }

@@ -21,12 +21,13 @@ use palisade_normalize::{Diagnostic, Resource};
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::config::{Config, ConfigError};
+use crate::config::{Config, ConfigError, DataDirGrant};
 use crate::discover::{SourceFile, discover};
-use crate::engine::{CompileCache, Engine, Input, Plugin, RuleInfo};
+use crate::engine::{CompileCache, DataDir, Engine, Input, Plugin, RuleInfo};
 use crate::findings::{Finding, Severity};
 use crate::image::RegistryOptions;
 use crate::packs;
+use crate::registry::{self, Lockfile, Manifest, RegistryClient, RegistryError};
 
 /// A problem that made the scan incomplete: a bad input file, a failing plugin, a config issue.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, PartialOrd, Ord)]
@@ -47,6 +48,16 @@ impl ScanError {
             line: None,
             plugin: Some(plugin.to_string()),
             message: message.into(),
+        }
+    }
+
+    /// A registry refusal; its message already names the registry and the pack.
+    fn registry(error: RegistryError) -> ScanError {
+        ScanError {
+            file: None,
+            line: None,
+            plugin: None,
+            message: error.to_string(),
         }
     }
 }
@@ -155,6 +166,7 @@ pub struct Scan {
     config: Option<PathBuf>,
     cache_dir: Option<PathBuf>,
     no_cache: bool,
+    offline: bool,
     fail_on: Option<Severity>,
 }
 
@@ -218,6 +230,137 @@ impl Scan {
         self
     }
 
+    /// Reads registry packs only from the cache: nothing is downloaded. The cached index must
+    /// still verify and must not have expired.
+    pub fn offline(mut self, offline: bool) -> Scan {
+        self.offline = offline;
+        self
+    }
+
+    /// The config given, or the `palisade.toml` found above the first path, or the defaults.
+    fn read_config(&self) -> Result<Config, ConfigError> {
+        match &self.config {
+            Some(path) => Config::load(path),
+            None => {
+                let start = self.paths.first().map_or(Path::new("."), PathBuf::as_path);
+                match Config::discover(start) {
+                    Some(path) => Config::load(&path),
+                    None => Ok(Config::default()),
+                }
+            }
+        }
+    }
+
+    /// Resolves the config's registry packs to the highest versions their requirements accept,
+    /// verifies each along the whole chain (filling the cache), and writes `palisade.lock`
+    /// beside the config. Returns the lock's path and contents, or every reason it could not.
+    pub fn lock(&self) -> Result<(PathBuf, Lockfile), Vec<String>> {
+        let config = self.read_config().map_err(|e| vec![e.to_string()])?;
+        let Some(registry) = &config.registry else {
+            let place = config
+                .path
+                .as_ref()
+                .map_or("no palisade.toml was found, so".to_string(), |p| {
+                    format!("{}:", p.display())
+                });
+            return Err(vec![format!(
+                "{place} there is no [registry] section, so there is nothing to lock"
+            )]);
+        };
+        let cache = self.registry_cache().ok_or_else(|| {
+            vec!["no cache directory for registry downloads: set PALISADE_CACHE_DIR".to_string()]
+        })?;
+        let client = RegistryClient::open(registry, config.base_dir(), &cache, self.offline)
+            .map_err(|e| vec![e.to_string()])?;
+        let (lock, _) = client
+            .lock(&registry.plugins)
+            .map_err(|errors| errors.iter().map(ToString::to_string).collect::<Vec<_>>())?;
+        let path = config.lock_path();
+        std::fs::write(&path, lock.to_toml())
+            .map_err(|e| vec![format!("cannot write {}: {e}", path.display())])?;
+        Ok((path, lock))
+    }
+
+    /// Where registry downloads and this machine's memory of registries are kept.
+    fn registry_cache(&self) -> Option<PathBuf> {
+        self.cache_dir
+            .clone()
+            .or_else(CompileCache::default_dir)
+            .map(|dir| registry::client::cache_dir(&dir))
+    }
+
+    /// The verified packs `palisade.lock` pins, ready to load, or why each could not be used.
+    fn registry_sources(&self, config: &Config) -> Vec<Result<(String, Source), ScanError>> {
+        let Some(registry) = &config.registry else {
+            return Vec::new();
+        };
+        let config_error = |file: &Path, message: String| {
+            vec![Err(ScanError {
+                file: Some(file.display().to_string()),
+                line: None,
+                plugin: None,
+                message,
+            })]
+        };
+        let lock_path = config.lock_path();
+        let text = match std::fs::read_to_string(&lock_path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return config_error(
+                    &lock_path,
+                    "missing: the config names registry packs; run `palisade lock` to pin them"
+                        .to_string(),
+                );
+            }
+            Err(e) => return config_error(&lock_path, format!("cannot read: {e}")),
+        };
+        let lock = match Lockfile::parse(&text) {
+            Ok(lock) => lock,
+            Err(e) => return config_error(&lock_path, e),
+        };
+        let Some(cache) = self.registry_cache() else {
+            return config_error(
+                &lock_path,
+                "no cache directory for registry downloads: set PALISADE_CACHE_DIR".to_string(),
+            );
+        };
+        let client = match RegistryClient::open(registry, config.base_dir(), &cache, self.offline) {
+            Ok(client) => client,
+            Err(e) => return vec![Err(ScanError::registry(e))],
+        };
+        if let Err(reason) = lock.check_matches(client.configured(), &registry.plugins) {
+            return config_error(
+                &lock_path,
+                format!("out of date: {reason}; run `palisade lock`"),
+            );
+        }
+        let index = match client.index() {
+            Ok(index) => index,
+            Err(e) => return vec![Err(ScanError::registry(e))],
+        };
+        lock.plugins
+            .par_iter()
+            .map(|locked| {
+                let verified = client
+                    .fetch_locked(&index, locked)
+                    .map_err(ScanError::registry)?;
+                let grant = registry
+                    .plugins
+                    .get(&locked.name)
+                    .and_then(|p| p.data_dir());
+                let data_dir = data_dir_grant(&verified.manifest, grant, config.base_dir())
+                    .map_err(|reason| ScanError::plugin(&locked.id(), reason))?;
+                Ok((
+                    locked.id(),
+                    Source::Registry {
+                        wasm: verified.wasm,
+                        data_dir,
+                    },
+                ))
+            })
+            .collect()
+    }
+
     /// The lowest severity that fails the scan; overrides `palisade.toml`.
     pub fn fail_on(mut self, severity: Severity) -> Scan {
         self.fail_on = Some(severity);
@@ -226,16 +369,7 @@ impl Scan {
 
     /// Loads the config and plugins without scanning anything.
     pub fn load(&self) -> Result<Session, ConfigError> {
-        let config = match &self.config {
-            Some(path) => Config::load(path)?,
-            None => {
-                let start = self.paths.first().map_or(Path::new("."), PathBuf::as_path);
-                match Config::discover(start) {
-                    Some(path) => Config::load(&path)?,
-                    None => Config::default(),
-                }
-            }
-        };
+        let config = self.read_config()?;
         let cache = if self.no_cache {
             None
         } else {
@@ -262,22 +396,42 @@ impl Scan {
         {
             sources.push((path.display().to_string(), Source::File(path)));
         }
+        let mut refused = Vec::new();
+        for source in self.registry_sources(&config) {
+            match source {
+                Ok(source) => sources.push(source),
+                Err(e) => refused.push(e),
+            }
+        }
 
         let loaded: Vec<Result<Plugin, ScanError>> = sources
-            .par_iter()
+            .into_par_iter()
             .map(|(label, source)| {
-                let bytes = match source {
-                    Source::Embedded(bytes) => std::borrow::Cow::Borrowed(*bytes),
-                    Source::File(path) => std::fs::read(path)
-                        .map(std::borrow::Cow::Owned)
-                        .map_err(|e| {
-                            ScanError::plugin(label, format!("cannot read plugin: {e}"))
-                        })?,
+                let (bytes, data_dir) = match source {
+                    Source::Embedded(bytes) => (std::borrow::Cow::Borrowed(bytes), None),
+                    Source::File(path) => (
+                        std::fs::read(&path)
+                            .map(std::borrow::Cow::Owned)
+                            .map_err(|e| {
+                                ScanError::plugin(&label, format!("cannot read plugin: {e}"))
+                            })?,
+                        None,
+                    ),
+                    Source::Registry { wasm, data_dir } => {
+                        (std::borrow::Cow::Owned(wasm), data_dir)
+                    }
                 };
-                engine
-                    .load(label, &bytes, limits)
-                    .map_err(|e| ScanError::plugin(&e.plugin, e.failure.to_string()))
+                let mut plugin = engine
+                    .load(&label, &bytes, limits)
+                    .map_err(|e| ScanError::plugin(&e.plugin, e.failure.to_string()))?;
+                if let Some(dir) = data_dir {
+                    plugin
+                        .grant_data_dir(dir)
+                        .map_err(|reason| ScanError::plugin(&label, reason))?;
+                }
+                Ok(plugin)
             })
+            .chain(refused.into_par_iter().map(Err))
             .collect();
 
         let mut session = Session {
@@ -325,6 +479,43 @@ impl Scan {
 enum Source {
     Embedded(&'static [u8]),
     File(PathBuf),
+    /// A registry pack whose chain verified, with the data directory granted to it.
+    Registry {
+        wasm: Vec<u8>,
+        data_dir: Option<DataDir>,
+    },
+}
+
+/// The data directory a registry pack gets: only what its signed manifest asks for AND the
+/// config grants, by the same name. Either side alone is an error, so a pack never silently
+/// runs without the data it needs, nor with access it did not ask for.
+fn data_dir_grant(
+    manifest: &Manifest,
+    granted: Option<&DataDirGrant>,
+    base: &Path,
+) -> Result<Option<DataDir>, String> {
+    match (&manifest.capabilities.data_dir, granted) {
+        (None, None) => Ok(None),
+        (Some(requested), None) => Err(format!(
+            "its signed manifest requests read-only data directory `{requested}`, which \
+             palisade.toml does not grant: add `data-dir = {{ name = \"{requested}\", path = \
+             \"…\" }}` to its entry in [registry.plugins]"
+        )),
+        (None, Some(grant)) => Err(format!(
+            "palisade.toml grants it data directory `{}`, but its signed manifest requests none; \
+             a plugin gets no more than it asks for: remove the grant",
+            grant.name
+        )),
+        (Some(requested), Some(grant)) if *requested != grant.name => Err(format!(
+            "its signed manifest requests data directory `{requested}`, but palisade.toml \
+             grants `{}`",
+            grant.name
+        )),
+        (Some(requested), Some(grant)) => Ok(Some(DataDir {
+            name: requested.clone(),
+            host_path: base.join(&grant.path),
+        })),
+    }
 }
 
 /// Loaded config and plugins, ready to scan.

@@ -20,6 +20,7 @@ use support::oci::{
     Layout, blob_path, check_platform_choice, errors, findings_of, hardened, multi_platform_layout,
     read_json, risky_umoci_image, rules_of, tool,
 };
+use support::tls::{TestCa, free_port};
 
 const USER: &str = "alice";
 const PASSWORD: &str = "wonderland-7f3a";
@@ -194,13 +195,6 @@ impl Drop for Registry {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port()
 }
 
 /// Runs `palisade scan --format json` with `args` and only the registry credentials `env`
@@ -996,43 +990,7 @@ fn a_hostile_registry_is_cut_off_with_errors_that_say_why() {
 const SERVICE: &str = "palisade-test-registry";
 const ISSUER: &str = "palisade-test-issuer";
 
-/// A CA and one ECDSA P-256 leaf it signed, for 127.0.0.1: the registry's TLS certificate and
-/// the key tokens are signed with (the leaf goes in each token's `x5c` header).
-struct TestCa {
-    ca_pem: String,
-    leaf_pem: String,
-    leaf_key_pem: String,
-    leaf_der: Vec<u8>,
-    leaf_pkcs8: Vec<u8>,
-}
-
 impl TestCa {
-    fn new() -> TestCa {
-        use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
-        let mut params = CertificateParams::new(Vec::<String>::new()).expect("CA params");
-        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        params
-            .distinguished_name
-            .push(DnType::CommonName, "palisade test CA");
-        let ca = CertifiedIssuer::self_signed(params, KeyPair::generate().expect("CA key"))
-            .expect("CA certificate");
-        let leaf_key = KeyPair::generate().expect("leaf key");
-        let mut params =
-            CertificateParams::new(vec!["127.0.0.1".to_owned(), "localhost".to_owned()])
-                .expect("leaf params");
-        params
-            .distinguished_name
-            .push(DnType::CommonName, "palisade test registry");
-        let leaf = params.signed_by(&leaf_key, &ca).expect("leaf certificate");
-        TestCa {
-            ca_pem: ca.pem(),
-            leaf_pem: leaf.pem(),
-            leaf_key_pem: leaf_key.serialize_pem(),
-            leaf_der: leaf.der().to_vec(),
-            leaf_pkcs8: leaf_key.serialize_der(),
-        }
-    }
-
     /// An ES256 JWT over `claims`, with the leaf certificate in `x5c`.
     fn jwt(&self, claims: &Value) -> String {
         use ring::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair};

@@ -3,11 +3,14 @@
 //! bodies, drip feeds, lying lengths, downgrading redirects), over plain HTTP and over TLS
 //! with a CA the test made.
 
+mod support;
+
 use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use support::tls::TestCa;
 
 use palisade::registry::fetch::{FetchError, FetchOptions, Fetcher, RegistryLocation};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
@@ -639,38 +642,7 @@ fn a_directory_registry_reads_files_within_the_registry() {
     );
 }
 
-/// A CA and one leaf it signed for 127.0.0.1, served by the test's HTTPS server.
-struct TestCa {
-    ca_pem: String,
-    leaf_der: Vec<u8>,
-    leaf_pkcs8: Vec<u8>,
-}
-
 impl TestCa {
-    fn new() -> TestCa {
-        use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
-        let mut params = CertificateParams::new(Vec::<String>::new()).expect("CA params");
-        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        params
-            .distinguished_name
-            .push(DnType::CommonName, "palisade test CA");
-        let ca = CertifiedIssuer::self_signed(params, KeyPair::generate().expect("CA key"))
-            .expect("CA certificate");
-        let leaf_key = KeyPair::generate().expect("leaf key");
-        let mut params =
-            CertificateParams::new(vec!["127.0.0.1".to_owned(), "localhost".to_owned()])
-                .expect("leaf params");
-        params
-            .distinguished_name
-            .push(DnType::CommonName, "palisade test registry");
-        let leaf = params.signed_by(&leaf_key, &ca).expect("leaf certificate");
-        TestCa {
-            ca_pem: ca.pem(),
-            leaf_der: leaf.der().to_vec(),
-            leaf_pkcs8: leaf_key.serialize_der(),
-        }
-    }
-
     /// Writes the CA certificate to `dir/ca.pem` and returns its path.
     fn write(&self, dir: &Path) -> std::path::PathBuf {
         let path = dir.join("ca.pem");

@@ -9,15 +9,18 @@
 
 pub mod artifact;
 pub mod cache;
+pub mod client;
 pub mod directory;
 pub mod fetch;
 pub mod index;
+pub mod lock;
 pub mod manifest;
 pub mod sshsig;
 
 pub use artifact::{
     ArtifactError, VerifiedArtifact, sign_manifest, signature_path, verify_artifact, write_manifest,
 };
+pub use client::{RegistryClient, RegistryError, VerifiedPlugin};
 pub use directory::{
     Expiry, Published, RegistryDir, RegistryDirError, Signed, Trust, read_key_line, read_root_keys,
     read_trusted_root,
@@ -27,6 +30,7 @@ pub use index::{
     RegistryVerification, Revocation, RootKeys, SignedIndex, Team, TrustedRoot, verify_index,
     verify_manifest, verify_plugin, verify_registry, verify_wasm,
 };
+pub use lock::{LOCK_FILE, LockedPlugin, Lockfile};
 pub use manifest::{MANIFEST_FILE, Manifest, ManifestError, ManifestRequest};
 pub use sshsig::{
     KeyError, PLUGIN_NAMESPACE, REGISTRY_NAMESPACE, SignatureError, SigningKey, TrustedKey,

@@ -3,7 +3,10 @@
 
 #![allow(dead_code)]
 
+pub mod nginx;
 pub mod oci;
+pub mod registry;
+pub mod tls;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
