@@ -4,7 +4,7 @@
 //! manifest, the manifest itself, and the component's size and sha256.
 //!
 //! Setup, done once: ssh-keygen makes two root keys and two team keys; 20 distinct packs (the
-//! built-in packs, each made unique by a custom section, 0.3–1 MiB each) are described,
+//! built-in packs, each made unique by a custom section; 4.7 MiB in all) are described,
 //! signed by their team, published and signed 2-of-2 through the real binary; `palisade lock`
 //! fills the cache.
 

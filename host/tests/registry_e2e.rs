@@ -238,3 +238,66 @@ fn the_example_script_builds_a_registry_that_locks_and_scans() {
     let lock = std::fs::read_to_string(out.path().join("project/palisade.lock")).expect("lock");
     assert!(lock.contains("registry = \"../registry\""), "{lock}");
 }
+
+#[test]
+fn a_pipeline_follows_a_root_rotation_it_has_seen_and_a_new_machine_needs_the_new_keys() {
+    use support::registry::{KeyPair, path};
+    let registry = TestRegistry::standard();
+    let work = tempfile::tempdir().expect("temp dir");
+    let cache = work.path().join("cache");
+    let dir = work.path().join("project");
+    let location = format!("path = \"{}\"", registry.root.display());
+    project(&dir, &location, &registry.pin(), STANDARD_PLUGINS);
+    run_ok(&["lock"], &dir, &cache);
+
+    // The security team rotates to two new keys; old and new thresholds both sign.
+    let new = [
+        KeyPair::new(work.path(), "new-root-1"),
+        KeyPair::new(work.path(), "new-root-2"),
+    ];
+    let root = path(&registry.root);
+    registry.ok(&[
+        "registry",
+        "rotate-root",
+        &root,
+        "--root-key",
+        &path(&new[0].public),
+        "--root-key",
+        &path(&new[1].public),
+        "--threshold",
+        "2",
+    ]);
+    registry.sign_all();
+    for key in &new {
+        registry.ok(&["registry", "sign", &root, "--key", &path(&key.private)]);
+    }
+    let (code, report, stderr) = scan(&dir, &cache, &["."]);
+    assert_both_packs_judged(&report, &stderr);
+    assert_eq!(code, 1);
+
+    // The next change is signed by the new keys alone: this machine saw the rotation.
+    let newer = registry.artifact("dockerfile", "appsec/docker", "2.1.1", "appsec", None);
+    registry.publish(&[&newer]);
+    for key in &new {
+        registry.ok(&["registry", "sign", &root, "--key", &path(&key.private)]);
+    }
+    let (code, report, stderr) = scan(&dir, &cache, &["."]);
+    assert_both_packs_judged(&report, &stderr);
+    assert_eq!(code, 1);
+
+    // A machine that never saw the rotation, pinning the old keys, refuses the new index…
+    let (code, report, _) = scan(&dir, &work.path().join("new-machine"), &["."]);
+    assert_eq!(code, 2);
+    let errors = errors_of(&report);
+    assert!(errors.contains("root keys changed"), "{errors}");
+    // …until the config pins the new keys.
+    let pin = format!(
+        "root-keys = [\"{}\", \"{}\"]\nthreshold = 2\n",
+        new[0].public_line(),
+        new[1].public_line()
+    );
+    project(&dir, &location, &pin, STANDARD_PLUGINS);
+    let (code, report, stderr) = scan(&dir, &work.path().join("new-machine"), &["."]);
+    assert_both_packs_judged(&report, &stderr);
+    assert_eq!(code, 1);
+}
