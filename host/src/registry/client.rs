@@ -287,7 +287,10 @@ impl RegistryClient {
                     .plugins
                     .iter()
                     .filter(|p| &p.name == name)
-                    .map(|p| p.version.to_string())
+                    .map(|p| match index.index.revocation(&p.name, &p.version) {
+                        Some(_) => format!("{} (revoked)", p.version),
+                        None => p.version.to_string(),
+                    })
                     .collect();
                 errors.push(self.error(
                     Some(name.clone()),
