@@ -10,6 +10,7 @@ pub mod config;
 pub mod discover;
 pub mod engine;
 pub mod findings;
+mod http;
 pub mod image;
 pub mod packs;
 pub mod registry;

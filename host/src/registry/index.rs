@@ -55,7 +55,7 @@ const MAX_SIGNATURE_BLOCKS: usize = 64;
 /// Longest revocation reason accepted, in characters.
 const MAX_REASON_CHARS: usize = 1024;
 /// Longest team name accepted (the same rule as a manifest's team).
-const MAX_TEAM_CHARS: usize = 64;
+const MAX_TEAM_CHARS: usize = super::manifest::MAX_SEGMENT_CHARS;
 
 const BEGIN_SIGNATURE: &str = "-----BEGIN SSH SIGNATURE-----";
 const END_SIGNATURE: &str = "-----END SSH SIGNATURE-----";
@@ -615,25 +615,10 @@ fn within_prefixes(name: &str, team: &Team) -> bool {
     team.prefixes.iter().any(|p| name.starts_with(p.as_str()))
 }
 
-/// A team name: `[a-z0-9-]`, starting and ending with a letter or digit (as a manifest's team).
+/// A team name: the same rules as a manifest's `team` (lowercase `[a-z0-9-]`, no `-` at either
+/// end).
 fn validate_team_name(name: &str) -> Result<(), String> {
-    if name.is_empty() || name.len() > MAX_TEAM_CHARS {
-        return Err(format!(
-            "team name `{name}` must be 1 to {MAX_TEAM_CHARS} characters"
-        ));
-    }
-    if !name
-        .bytes()
-        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-    {
-        return Err(format!(
-            "team name `{name}` may only contain lowercase letters, digits and `-`"
-        ));
-    }
-    if name.starts_with('-') || name.ends_with('-') {
-        return Err(format!("team name `{name}` must not start or end with `-`"));
-    }
-    Ok(())
+    super::manifest::validate_segment(name).map_err(|reason| format!("team name {reason}"))
 }
 
 /// A name prefix: lowercase `[a-z0-9-]`, optionally ending in `/` (`platform/`).

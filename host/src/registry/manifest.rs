@@ -22,7 +22,7 @@ pub const MANIFEST_FILE: &str = "palisade-plugin.toml";
 /// Longest description accepted, in characters.
 const MAX_DESCRIPTION_CHARS: usize = 1024;
 /// Longest name segment (team or pack) accepted.
-const MAX_SEGMENT_CHARS: usize = 64;
+pub(crate) const MAX_SEGMENT_CHARS: usize = 64;
 
 /// A plugin manifest.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -263,7 +263,7 @@ pub fn validate_name(name: &str) -> Result<(), ManifestError> {
 }
 
 /// A team or pack name: `[a-z0-9-]`, starting and ending with a letter or digit.
-fn validate_segment(segment: &str) -> Result<(), String> {
+pub(crate) fn validate_segment(segment: &str) -> Result<(), String> {
     if segment.is_empty() || segment.len() > MAX_SEGMENT_CHARS {
         return Err(format!(
             "`{segment}` must be 1 to {MAX_SEGMENT_CHARS} characters"
