@@ -2,6 +2,7 @@
 //!
 //! ```toml
 //! fail-on = "medium"          # lowest severity that fails the scan (default: low)
+//! enforcement = "soft-mandatory"  # advisory | soft-mandatory | hard-mandatory (default soft)
 //! default-packs = true        # run the packs built into palisade (default: true)
 //!
 //! [limits]                    # caps for every plugin run
@@ -18,10 +19,11 @@
 //! [packs.kubernetes]          # per pack, by the name the pack gives itself
 //! enabled = true
 //! timeout-seconds = 30        # raise a cap for this pack only
+//! enforcement = "hard-mandatory"  # for every rule of this pack
 //! settings = { }              # handed to the pack's `configure` as JSON
 //!
 //! [rules."k8s/default-namespace"]
-//! enabled = false             # or: severity = "high"
+//! enabled = false             # or: severity = "high", enforcement = "advisory"
 //!
 //! [registry]                  # packs from a signed registry, pinned in palisade.lock
 //! url = "https://plugins.example.com/palisade/"   # or: path = "../registry"
@@ -43,7 +45,7 @@ use serde::Deserialize;
 use palisade_normalize::image::layers::LayerLimits;
 
 use crate::engine::Limits;
-use crate::findings::Severity;
+use crate::findings::{Enforcement, Severity};
 
 /// The file name looked for from the scan root upwards.
 pub const FILE_NAME: &str = "palisade.toml";
@@ -56,6 +58,8 @@ pub struct Config {
     pub fail_on: Option<Severity>,
     /// Whether the built-in packs run.
     pub default_packs: Option<bool>,
+    /// How rules are enforced unless a pack or rule says otherwise.
+    pub enforcement: Option<Enforcement>,
     #[serde(default)]
     pub limits: LimitsConfig,
     #[serde(default)]
@@ -98,6 +102,8 @@ pub struct PackConfig {
     pub memory_mib: Option<u64>,
     pub timeout_seconds: Option<f64>,
     pub max_findings: Option<usize>,
+    /// How this pack's rules are enforced.
+    pub enforcement: Option<Enforcement>,
     /// Handed to the pack's `configure` as a JSON object.
     pub settings: Option<toml::Table>,
 }
@@ -108,6 +114,7 @@ pub struct PackConfig {
 pub struct RuleConfig {
     pub enabled: Option<bool>,
     pub severity: Option<Severity>,
+    pub enforcement: Option<Enforcement>,
 }
 
 /// `[registry]`: where signed packs come from, the keys that vouch for them, and which packs.
@@ -334,6 +341,17 @@ impl Config {
         self.rules.get(rule).and_then(|r| r.severity)
     }
 
+    /// How a rule of a pack is enforced: the rule's setting, else the pack's, else the
+    /// config's, else soft-mandatory.
+    pub fn enforcement(&self, rule: &str, pack: &str) -> Enforcement {
+        self.rules
+            .get(rule)
+            .and_then(|r| r.enforcement)
+            .or_else(|| self.packs.get(pack).and_then(|p| p.enforcement))
+            .or(self.enforcement)
+            .unwrap_or_default()
+    }
+
     /// The largest input file read, in bytes.
     pub fn max_file_bytes(&self) -> u64 {
         self.limits
@@ -437,9 +455,11 @@ mod tests {
             path = "p/extra.wasm"
             [packs.kubernetes]
             timeout-seconds = 30
+            enforcement = "hard-mandatory"
             settings = { registries = ["ghcr.io"] }
             [rules."k8s/default-namespace"]
             enabled = false
+            enforcement = "advisory"
             [rules."k8s/run-as-root"]
             severity = "critical"
             "#,
@@ -459,6 +479,18 @@ mod tests {
         );
         assert_eq!(config.pack_settings("other"), "{}");
         assert!(!config.rule_enabled("k8s/default-namespace"));
+        assert_eq!(
+            config.enforcement("k8s/run-as-root", "kubernetes"),
+            Enforcement::HardMandatory
+        );
+        assert_eq!(
+            config.enforcement("k8s/default-namespace", "kubernetes"),
+            Enforcement::Advisory
+        );
+        assert_eq!(
+            config.enforcement("docker/x", "dockerfile"),
+            Enforcement::SoftMandatory
+        );
         assert!(config.rule_enabled("k8s/privileged-container"));
         assert_eq!(
             config.rule_severity("k8s/run-as-root"),

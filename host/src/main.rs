@@ -312,6 +312,16 @@ struct ScanArgs {
     #[arg(long, value_name = "SEVERITY")]
     fail_on: Option<Severity>,
 
+    /// Override a soft-mandatory rule for this run (repeatable, each with a --reason): its
+    /// findings are reported but do not fail the scan, and every report records the override.
+    /// Hard-mandatory rules cannot be overridden.
+    #[arg(long = "override", value_name = "RULE")]
+    overrides: Vec<String>,
+
+    /// Why the rule of the matching --override (same position) is overridden.
+    #[arg(long = "reason", value_name = "TEXT")]
+    reasons: Vec<String>,
+
     /// Print what plugins logged to stderr.
     #[arg(long, short)]
     verbose: bool,
@@ -384,6 +394,16 @@ fn scan(args: ScanArgs) -> i32 {
     }
     if let Some(severity) = args.fail_on {
         scan = scan.fail_on(severity);
+    }
+    if args.overrides.len() != args.reasons.len() {
+        return fail(format!(
+            "{} --override but {} --reason: give each override its reason",
+            args.overrides.len(),
+            args.reasons.len()
+        ));
+    }
+    for (rule, reason) in args.overrides.iter().zip(&args.reasons) {
+        scan = scan.override_rule(rule, reason);
     }
     let report = match scan.run() {
         Ok(r) => r,

@@ -24,7 +24,7 @@ use serde::Serialize;
 use crate::config::{Config, ConfigError, DataDirGrant};
 use crate::discover::{SourceFile, discover};
 use crate::engine::{CompileCache, DataDir, Engine, Input, Plugin, RuleInfo};
-use crate::findings::{Finding, Severity};
+use crate::findings::{Enforcement, Finding, Override, Severity};
 use crate::image::RegistryOptions;
 use crate::packs;
 use crate::registry::{self, Lockfile, Manifest, RegistryClient, RegistryError};
@@ -85,8 +85,11 @@ pub struct Summary {
     pub resources: usize,
     pub plugins: usize,
     pub rules: usize,
+    /// Findings that count (not suppressed, waived or in the baseline).
     pub findings: usize,
-    /// Findings per severity (every severity present, zeros included).
+    /// Findings reported but kept from counting by a suppression, waiver or the baseline.
+    pub suppressed: usize,
+    /// Findings that count, per severity (every severity present, zeros included).
     pub by_severity: BTreeMap<Severity, usize>,
     pub errors: usize,
     /// The lowest severity that fails the scan.
@@ -101,6 +104,8 @@ pub struct LoadedRule {
     pub rule: RuleInfo,
     /// The severity after `palisade.toml` overrides.
     pub effective_severity: Severity,
+    /// How the pipeline enforces it.
+    pub enforcement: Enforcement,
     pub enabled: bool,
 }
 
@@ -115,6 +120,8 @@ pub struct ScanReport {
     pub rules: BTreeMap<String, LoadedRule>,
     /// What plugins logged (and wrote to stdout/stderr), per plugin, in run order.
     pub logs: Vec<PluginLogLine>,
+    /// Soft-mandatory rules overridden for this run.
+    pub overrides: Vec<Override>,
 }
 
 /// One line a plugin logged during the scan.
@@ -131,15 +138,25 @@ impl ScanReport {
     pub fn exit_code(&self) -> i32 {
         if !self.errors.is_empty() {
             2
-        } else if self
-            .findings
-            .iter()
-            .any(|f| f.severity >= self.summary.fail_on)
-        {
+        } else if self.findings.iter().any(|f| self.fails(f)) {
             1
         } else {
             0
         }
+    }
+
+    /// Whether a finding fails the scan: it counts, reaches the threshold, and its rule is
+    /// enforced (not advisory, and not a soft-mandatory rule overridden for this run).
+    pub fn fails(&self, finding: &Finding) -> bool {
+        finding.is_active()
+            && finding.severity >= self.summary.fail_on
+            && match finding.enforcement {
+                Enforcement::Advisory => false,
+                Enforcement::SoftMandatory => {
+                    !self.overrides.iter().any(|o| o.rule == finding.rule)
+                }
+                Enforcement::HardMandatory => true,
+            }
     }
 }
 
@@ -168,6 +185,7 @@ pub struct Scan {
     no_cache: bool,
     offline: bool,
     fail_on: Option<Severity>,
+    overrides: Vec<Override>,
 }
 
 impl Scan {
@@ -227,6 +245,16 @@ impl Scan {
     /// Compiles every plugin afresh and keeps nothing on disk.
     pub fn no_cache(mut self) -> Scan {
         self.no_cache = true;
+        self
+    }
+
+    /// Overrides a soft-mandatory rule for this run: its findings are reported but do not fail
+    /// the scan, and every report records the override and its reason.
+    pub fn override_rule(mut self, rule: impl Into<String>, reason: impl Into<String>) -> Scan {
+        self.overrides.push(Override {
+            rule: rule.into(),
+            reason: reason.into(),
+        });
         self
     }
 
@@ -440,6 +468,7 @@ impl Scan {
             plugins: Vec::new(),
             errors: Vec::new(),
             fail_on: self.fail_on,
+            overrides: Vec::new(),
         };
         for result in loaded {
             match result {
@@ -455,6 +484,7 @@ impl Scan {
             }
         }
         session.check_rule_ids();
+        session.apply_overrides(&self.overrides);
         Ok(session)
     }
 
@@ -526,6 +556,7 @@ pub struct Session {
     /// Problems met while loading (they are part of every report).
     errors: Vec<ScanError>,
     fail_on: Option<Severity>,
+    overrides: Vec<Override>,
 }
 
 impl Session {
@@ -555,6 +586,7 @@ impl Session {
                         .config
                         .rule_severity(&rule.id)
                         .unwrap_or(rule.severity),
+                    enforcement: self.config.enforcement(&rule.id, &plugin.info().name),
                     enabled: self.config.rule_enabled(&rule.id),
                     rule: rule.clone(),
                 });
@@ -568,6 +600,35 @@ impl Session {
         self.fail_on
             .or(self.config.fail_on)
             .unwrap_or(Severity::Low)
+    }
+
+    /// Keeps the overrides a pipeline may make: of a loaded, soft-mandatory rule, with a
+    /// reason. Any other is an error (a hard-mandatory rule cannot be overridden).
+    fn apply_overrides(&mut self, overrides: &[Override]) {
+        let rules = self.rules();
+        for o in overrides {
+            let refusal = match rules.get(&o.rule) {
+                _ if o.reason.trim().is_empty() => Some("it has no reason: give one with --reason"),
+                None => Some("no loaded rule has this id"),
+                Some(rule) => match rule.enforcement {
+                    Enforcement::HardMandatory => {
+                        Some("the rule is hard-mandatory, which cannot be overridden")
+                    }
+                    Enforcement::Advisory | Enforcement::SoftMandatory => None,
+                },
+            };
+            match refusal {
+                Some(reason) => self.errors.push(ScanError {
+                    file: None,
+                    line: None,
+                    plugin: None,
+                    message: format!("--override {}: {reason}", o.rule),
+                }),
+                None => self.overrides.push(o.clone()),
+            }
+        }
+        self.overrides.sort();
+        self.overrides.dedup();
     }
 
     fn check_rule_ids(&mut self) {
@@ -678,9 +739,10 @@ impl Session {
 
         let mut by_severity: BTreeMap<Severity, usize> =
             Severity::ALL.into_iter().map(|s| (s, 0)).collect();
-        for f in &findings {
+        for f in findings.iter().filter(|f| f.is_active()) {
             *by_severity.entry(f.severity).or_default() += 1;
         }
+        let active = findings.iter().filter(|f| f.is_active()).count();
         let summary = Summary {
             files,
             images,
@@ -688,7 +750,8 @@ impl Session {
             resources: resources.len(),
             plugins: self.plugins.len(),
             rules: rules.values().filter(|r| r.enabled).count(),
-            findings: findings.len(),
+            findings: active,
+            suppressed: findings.len() - active,
             by_severity,
             errors: errors.len(),
             fail_on: self.fail_on(),
@@ -699,6 +762,7 @@ impl Session {
             summary,
             rules,
             logs,
+            overrides: self.overrides.clone(),
         }
     }
 
@@ -800,7 +864,15 @@ impl Session {
                 .rule_severity(&rule.id)
                 .or(f.severity)
                 .unwrap_or(rule.severity);
+            let pack = &plugin.info().name;
             findings.push(Finding {
+                fingerprint: Finding::fingerprint_of(
+                    &f.rule_id,
+                    &resource.file,
+                    &resource.id,
+                    &f.pointer,
+                ),
+                enforcement: self.config.enforcement(&rule.id, pack),
                 rule: f.rule_id,
                 severity,
                 resource: resource.id.clone(),
@@ -811,7 +883,9 @@ impl Session {
                 detail: resource.detail(&f.pointer),
                 message: f.message,
                 pointer: f.pointer,
-                plugin: plugin.info().name.clone(),
+                plugin: pack.clone(),
+                suppression: None,
+                resource_line: resource.line,
             });
         }
         (findings, errors, logs)

@@ -1,8 +1,8 @@
-//! The JSON report: `{"version", "schema", "findings", "errors", "summary"}`.
+//! The JSON report: `{"version", "schema", "findings", "errors", "overrides", "summary"}`.
 
 use serde::Serialize;
 
-use crate::findings::Finding;
+use crate::findings::{Finding, Override};
 use crate::scan::{ScanError, ScanReport, Summary};
 
 /// Bumped whenever a field changes meaning or disappears (new fields do not bump it).
@@ -14,6 +14,7 @@ struct Document<'a> {
     schema: u32,
     findings: &'a [Finding],
     errors: &'a [ScanError],
+    overrides: &'a [Override],
     summary: &'a Summary,
 }
 
@@ -24,6 +25,7 @@ pub fn json(report: &ScanReport) -> String {
         schema: JSON_SCHEMA_VERSION,
         findings: &report.findings,
         errors: &report.errors,
+        overrides: &report.overrides,
         summary: &report.summary,
     };
     let mut out = serde_json::to_string_pretty(&document).expect("the report always serializes");

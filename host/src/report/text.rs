@@ -13,7 +13,7 @@
 use std::collections::HashMap;
 use std::fmt::Write as _;
 
-use crate::findings::Severity;
+use crate::findings::{Enforcement, Severity};
 use crate::scan::ScanReport;
 
 /// Whether to color the output.
@@ -48,7 +48,8 @@ pub fn text(report: &ScanReport, style: Style, source: impl Fn(&str) -> Option<S
     let mut out = String::new();
     let mut sources: HashMap<&str, Option<Vec<String>>> = HashMap::new();
     let mut current_file = None;
-    for finding in &report.findings {
+    // Suppressed findings are counted in the summary line; the JSON and SARIF reports list them.
+    for finding in report.findings.iter().filter(|f| f.is_active()) {
         if current_file != Some(finding.file.as_str()) {
             if current_file.is_some() {
                 out.push('\n');
@@ -65,9 +66,18 @@ pub fn text(report: &ScanReport, style: Style, source: impl Fn(&str) -> Option<S
         });
         let gutter = finding.line.to_string().len().max(2);
         let pad = " ".repeat(gutter);
+        let enforcement = match finding.enforcement {
+            Enforcement::Advisory => " (advisory)".to_string(),
+            Enforcement::SoftMandatory
+                if report.overrides.iter().any(|o| o.rule == finding.rule) =>
+            {
+                " (overridden)".to_string()
+            }
+            _ => String::new(),
+        };
         let _ = writeln!(
             out,
-            "  {} {}: {}",
+            "  {} {}{enforcement}: {}",
             style.severity(finding.severity),
             style.paint("1", &finding.rule),
             finding.message
@@ -104,6 +114,15 @@ pub fn text(report: &ScanReport, style: Style, source: impl Fn(&str) -> Option<S
             if let Some(uri) = &rule.rule.help_uri {
                 let _ = writeln!(out, "  {pad} = {} {uri}", style.paint("1", "see:"));
             }
+        }
+    }
+    if !report.overrides.is_empty() {
+        if !out.is_empty() {
+            out.push('\n');
+        }
+        let _ = writeln!(out, "{}", style.paint("1;33", "overridden for this run:"));
+        for o in &report.overrides {
+            let _ = writeln!(out, "  {}: {}", o.rule, o.reason);
         }
     }
     if !report.errors.is_empty() {
@@ -175,12 +194,16 @@ fn summary_line(report: &ScanReport) -> String {
         1 => ", 1 error".to_string(),
         n => format!(", {n} errors"),
     };
+    let suppressed = match s.suppressed {
+        0 => String::new(),
+        n => format!(", {n} suppressed"),
+    };
     let images = match s.images {
         0 => String::new(),
         n => format!(" · {}", plural(n, "image")),
     };
     format!(
-        "{findings}{errors} · {}{images} · {} · {} from {} · fail on {} and above",
+        "{findings}{suppressed}{errors} · {}{images} · {} · {} from {} · fail on {} and above",
         plural(s.files, "file"),
         plural(s.resources, "resource"),
         plural(s.rules, "rule"),
