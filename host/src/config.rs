@@ -34,6 +34,13 @@
 //! [registry.plugins]          # by name and semver requirement
 //! "platform/k8s-extra" = "^1.2"
 //! "appsec/registries" = { version = "2", data-dir = { name = "allow-lists", path = "data/allow" } }
+//!
+//! [[waivers]]                 # an owned, time-boxed exception (see `findings::waivers`)
+//! rule = "k8s/run-as-root"
+//! resource = "Deployment/shop/legacy"   # and/or: path = "legacy/**"
+//! owner = "shop-team@example.com"
+//! reason = "Vendor image; ticket SEC-123"
+//! expires = 2027-01-31
 //! ```
 
 use std::collections::BTreeMap;
@@ -45,6 +52,7 @@ use serde::Deserialize;
 use palisade_normalize::image::layers::LayerLimits;
 
 use crate::engine::Limits;
+use crate::findings::waivers::Waiver;
 use crate::findings::{Enforcement, Severity};
 
 /// The file name looked for from the scan root upwards.
@@ -70,6 +78,9 @@ pub struct Config {
     pub rules: BTreeMap<String, RuleConfig>,
     /// Packs from a signed registry.
     pub registry: Option<RegistryConfig>,
+    /// Owned, time-boxed exceptions (`[[waivers]]`), checked as the file loads.
+    #[serde(default, deserialize_with = "crate::findings::waivers::deserialize")]
+    pub waivers: Vec<Waiver>,
     /// Where the file was read from; relative plugin paths resolve against its directory.
     #[serde(skip)]
     pub path: Option<PathBuf>,
@@ -220,7 +231,9 @@ impl Config {
 
     /// Parses config text; the error says where and why.
     pub fn parse(text: &str) -> Result<Config, String> {
-        let config: Config = toml::from_str(text).map_err(|e| e.to_string().trim().to_string())?;
+        let mut config: Config =
+            toml::from_str(text).map_err(|e| e.to_string().trim().to_string())?;
+        crate::findings::waivers::locate(&mut config.waivers, text);
         config.validate()?;
         Ok(config)
     }

@@ -20,4 +20,6 @@ pub mod scan;
 pub use config::{Config, ConfigError};
 pub use findings::{Finding, Severity};
 pub use palisade_normalize as normalize;
-pub use scan::{Inputs, LoadedRule, PluginLogLine, Scan, ScanError, ScanReport, Session, Summary};
+pub use scan::{
+    Inputs, LoadedRule, PluginLogLine, Scan, ScanError, ScanReport, ScanWarning, Session, Summary,
+};

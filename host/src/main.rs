@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
+use palisade::findings::baseline::Baseline;
 use palisade::image::{RegistryCredentials, RegistryOptions};
 use palisade::normalize::image::PlatformChoice;
 use palisade::report::{self, Format, Style};
@@ -47,6 +48,30 @@ enum Command {
     /// each (root → index → team key → manifest → component digest) into the cache, then writes
     /// `palisade.lock` beside `palisade.toml`. Commit the lock: scans run exactly what it pins.
     Lock(PluginArgs),
+    /// Record today's findings so later scans (`scan --baseline FILE`) report only new ones.
+    #[command(subcommand)]
+    Baseline(BaselineCommand),
+}
+
+#[derive(Subcommand)]
+enum BaselineCommand {
+    /// Scan, then write the findings that count as a baseline.
+    ///
+    /// The baseline is a versioned JSON document listing each finding's fingerprint (a hash of
+    /// its rule, file, resource and attribute, not its line, so it survives lines moving), rule,
+    /// file, resource and message, sorted. Findings already suppressed inline or waived are not
+    /// recorded. Run `scan --baseline FILE` from the same directory with the same paths, so
+    /// files are named the same way. Nothing is written when the scan has errors (exit 2).
+    Create {
+        /// Files and directories to scan (default: the current directory).
+        #[arg(value_name = "PATH")]
+        paths: Vec<PathBuf>,
+        /// Where to write the baseline.
+        #[arg(long, short, value_name = "FILE", default_value = palisade::findings::baseline::DEFAULT_FILE)]
+        output: PathBuf,
+        #[command(flatten)]
+        plugins: PluginArgs,
+    },
 }
 
 /// A registry is a directory (served as is by any static web server):
@@ -322,6 +347,11 @@ struct ScanArgs {
     #[arg(long = "reason", value_name = "TEXT")]
     reasons: Vec<String>,
 
+    /// Report the findings listed in this baseline (see `palisade baseline create`) as
+    /// suppressed, so only new findings count. A missing or malformed file is an error.
+    #[arg(long, value_name = "FILE")]
+    baseline: Option<PathBuf>,
+
     /// Print what plugins logged to stderr.
     #[arg(long, short)]
     verbose: bool,
@@ -349,7 +379,7 @@ impl PluginArgs {
             scan = scan.no_cache();
         }
         scan = scan.offline(self.offline);
-        scan
+        scan.today(time::OffsetDateTime::now_utc().date())
     }
 }
 
@@ -362,6 +392,7 @@ fn main() -> ExitCode {
         Command::Plugin(command) => plugin(command),
         Command::Registry(command) => registry(command),
         Command::Lock(args) => lock(&args),
+        Command::Baseline(command) => baseline(command),
     };
     ExitCode::from(u8::try_from(code).unwrap_or(2))
 }
@@ -404,6 +435,12 @@ fn scan(args: ScanArgs) -> i32 {
     }
     for (rule, reason) in args.overrides.iter().zip(&args.reasons) {
         scan = scan.override_rule(rule, reason);
+    }
+    if let Some(path) = &args.baseline {
+        match Baseline::read(path) {
+            Ok(baseline) => scan = scan.baseline(baseline),
+            Err(e) => return fail(e),
+        }
     }
     let report = match scan.run() {
         Ok(r) => r,
@@ -741,6 +778,70 @@ fn verify_site(
     })
     .map_err(|e| format!("registry {url}: {e}"))?;
     Ok((trust, report))
+}
+
+fn baseline(command: BaselineCommand) -> i32 {
+    let BaselineCommand::Create {
+        paths,
+        output,
+        plugins,
+    } = command;
+    let report = match plugins.scan(paths).run() {
+        Ok(report) => report,
+        Err(e) => return fail(e),
+    };
+    for w in &report.warnings {
+        eprintln!("warning: {}{}", place(w.file.as_deref(), w.line), w.message);
+    }
+    if !report.errors.is_empty() {
+        for e in &report.errors {
+            let place = match (&e.file, &e.plugin) {
+                (Some(_), _) => place(e.file.as_deref(), e.line),
+                (None, Some(plugin)) => format!("plugin `{plugin}`: "),
+                (None, None) => String::new(),
+            };
+            eprintln!("error: {place}{}", e.message);
+        }
+        return fail(format!(
+            "not writing {}: the scan is incomplete ({} above); fix {}, or the findings it \
+             missed would later be reported as new",
+            output.display(),
+            match report.errors.len() {
+                1 => "1 error".to_string(),
+                n => format!("{n} errors"),
+            },
+            if report.errors.len() == 1 {
+                "it"
+            } else {
+                "them"
+            }
+        ));
+    }
+    let baseline = Baseline::from_findings(&report.findings);
+    match baseline.write(&output) {
+        Ok(()) => {
+            let suppressed = match report.summary.suppressed {
+                0 => String::new(),
+                n => format!("; {n} suppressed or waived not included"),
+            };
+            println!(
+                "wrote {} ({} findings{suppressed})",
+                output.display(),
+                baseline.entries().len()
+            );
+            0
+        }
+        Err(e) => fail(e),
+    }
+}
+
+/// `file:line: `, `file: ` or nothing.
+fn place(file: Option<&str>, line: Option<u32>) -> String {
+    match (file, line) {
+        (Some(file), Some(line)) => format!("{file}:{line}: "),
+        (Some(file), None) => format!("{file}: "),
+        (None, _) => String::new(),
+    }
 }
 
 fn lock(args: &PluginArgs) -> i32 {

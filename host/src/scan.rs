@@ -20,10 +20,13 @@ use palisade_normalize::image::{ImageOptions, PlatformChoice};
 use palisade_normalize::{Diagnostic, Resource};
 use rayon::prelude::*;
 use serde::Serialize;
+use time::Date;
 
 use crate::config::{Config, ConfigError, DataDirGrant};
 use crate::discover::{SourceFile, discover};
 use crate::engine::{CompileCache, DataDir, Engine, Input, Plugin, RuleInfo};
+use crate::findings::baseline::Baseline;
+use crate::findings::exceptions::{self, Exceptions};
 use crate::findings::{Enforcement, Finding, Override, Severity};
 use crate::image::RegistryOptions;
 use crate::packs;
@@ -73,6 +76,17 @@ impl From<Diagnostic> for ScanError {
     }
 }
 
+/// Something the scan's user should know that does not fail it: an unused suppression, an
+/// expired waiver.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, PartialOrd, Ord)]
+pub struct ScanWarning {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<u32>,
+    pub message: String,
+}
+
 /// Counts for the report footer and the JSON `summary`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Summary {
@@ -115,6 +129,8 @@ pub struct ScanReport {
     /// Sorted by file, line, column, rule.
     pub findings: Vec<Finding>,
     pub errors: Vec<ScanError>,
+    /// What deserves attention but never changes the exit code, sorted.
+    pub warnings: Vec<ScanWarning>,
     pub summary: Summary,
     /// Every loaded rule, by id.
     pub rules: BTreeMap<String, LoadedRule>,
@@ -186,6 +202,8 @@ pub struct Scan {
     offline: bool,
     fail_on: Option<Severity>,
     overrides: Vec<Override>,
+    baseline: Option<Arc<Baseline>>,
+    today: Option<Date>,
 }
 
 impl Scan {
@@ -389,6 +407,20 @@ impl Scan {
             .collect()
     }
 
+    /// Findings in this baseline are reported as suppressed (kind baseline): only new ones
+    /// count.
+    pub fn baseline(mut self, baseline: Baseline) -> Scan {
+        self.baseline = Some(Arc::new(baseline));
+        self
+    }
+
+    /// The day (UTC) waivers are judged on, so a pipeline or test can pin it; without it, the
+    /// system clock's.
+    pub fn today(mut self, today: Date) -> Scan {
+        self.today = Some(today);
+        self
+    }
+
     /// The lowest severity that fails the scan; overrides `palisade.toml`.
     pub fn fail_on(mut self, severity: Severity) -> Scan {
         self.fail_on = Some(severity);
@@ -469,6 +501,10 @@ impl Scan {
             errors: Vec::new(),
             fail_on: self.fail_on,
             overrides: Vec::new(),
+            baseline: self.baseline.clone(),
+            today: self
+                .today
+                .unwrap_or_else(|| time::OffsetDateTime::now_utc().date()),
         };
         for result in loaded {
             match result {
@@ -557,6 +593,8 @@ pub struct Session {
     errors: Vec<ScanError>,
     fail_on: Option<Severity>,
     overrides: Vec<Override>,
+    baseline: Option<Arc<Baseline>>,
+    today: Date,
 }
 
 impl Session {
@@ -734,6 +772,19 @@ impl Session {
         }
         findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
         findings.dedup();
+        let (refused, mut warnings) = exceptions::apply(
+            &mut findings,
+            &Exceptions {
+                waivers: &self.config.waivers,
+                config: self.config.path.as_deref(),
+                baseline: self.baseline.as_deref(),
+                today: self.today,
+            },
+            |rule| rules.contains_key(rule),
+        );
+        errors.extend(refused);
+        warnings.sort();
+        warnings.dedup();
         errors.sort();
         errors.dedup();
 
@@ -759,6 +810,7 @@ impl Session {
         ScanReport {
             findings,
             errors,
+            warnings,
             summary,
             rules,
             logs,

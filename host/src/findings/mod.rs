@@ -2,6 +2,11 @@
 //! makes of it — how its rule is enforced, and whether a suppression, a waiver or the baseline
 //! keeps it from counting.
 
+pub mod baseline;
+pub mod exceptions;
+pub mod inline;
+pub mod waivers;
+
 use std::fmt;
 use std::str::FromStr;
 

@@ -1,9 +1,10 @@
-//! The JSON report: `{"version", "schema", "findings", "errors", "overrides", "summary"}`.
+//! The JSON report: `{"version", "schema", "findings", "errors", "warnings", "overrides",
+//! "summary"}`.
 
 use serde::Serialize;
 
 use crate::findings::{Finding, Override};
-use crate::scan::{ScanError, ScanReport, Summary};
+use crate::scan::{ScanError, ScanReport, ScanWarning, Summary};
 
 /// Bumped whenever a field changes meaning or disappears (new fields do not bump it).
 pub const JSON_SCHEMA_VERSION: u32 = 1;
@@ -14,6 +15,7 @@ struct Document<'a> {
     schema: u32,
     findings: &'a [Finding],
     errors: &'a [ScanError],
+    warnings: &'a [ScanWarning],
     overrides: &'a [Override],
     summary: &'a Summary,
 }
@@ -25,6 +27,7 @@ pub fn json(report: &ScanReport) -> String {
         schema: JSON_SCHEMA_VERSION,
         findings: &report.findings,
         errors: &report.errors,
+        warnings: &report.warnings,
         overrides: &report.overrides,
         summary: &report.summary,
     };

@@ -125,6 +125,20 @@ pub fn text(report: &ScanReport, style: Style, source: impl Fn(&str) -> Option<S
             let _ = writeln!(out, "  {}: {}", o.rule, o.reason);
         }
     }
+    if !report.warnings.is_empty() {
+        if !out.is_empty() {
+            out.push('\n');
+        }
+        let _ = writeln!(out, "{}", style.paint("1;33", "warnings:"));
+        for w in &report.warnings {
+            let place = match (&w.file, w.line) {
+                (Some(file), Some(line)) => format!("{file}:{line}: "),
+                (Some(file), None) => format!("{file}: "),
+                (None, _) => String::new(),
+            };
+            let _ = writeln!(out, "  {place}{}", w.message);
+        }
+    }
     if !report.errors.is_empty() {
         if !out.is_empty() {
             out.push('\n');
@@ -198,12 +212,17 @@ fn summary_line(report: &ScanReport) -> String {
         0 => String::new(),
         n => format!(", {n} suppressed"),
     };
+    let warnings = match report.warnings.len() {
+        0 => String::new(),
+        1 => ", 1 warning".to_string(),
+        n => format!(", {n} warnings"),
+    };
     let images = match s.images {
         0 => String::new(),
         n => format!(" · {}", plural(n, "image")),
     };
     format!(
-        "{findings}{suppressed}{errors} · {}{images} · {} · {} from {} · fail on {} and above",
+        "{findings}{suppressed}{errors}{warnings} · {}{images} · {} · {} from {} · fail on {} and above",
         plural(s.files, "file"),
         plural(s.resources, "resource"),
         plural(s.rules, "rule"),
