@@ -744,3 +744,104 @@ fn a_baseline_is_not_written_from_a_scan_with_errors() {
     );
     assert!(!dir.path().join("palisade-baseline.json").exists());
 }
+
+#[test]
+fn inline_suppressions_in_cloudformation_yaml_cover_a_resource_by_its_logical_id() {
+    let template = "\
+AWSTemplateFormatVersion: \"2010-09-09\"
+Resources:
+  # palisade:ignore aws/sg-open-ingress -- public MySQL replica for the partner, SEC-11
+  PartnerSecurityGroup:
+    Type: AWS::EC2::SecurityGroup
+    Properties:
+      GroupDescription: Partner replica
+      SecurityGroupIngress:
+        - IpProtocol: tcp
+          FromPort: 3306
+          ToPort: 3306
+          CidrIp: 0.0.0.0/0
+  ReportsSecurityGroup:
+    Type: AWS::EC2::SecurityGroup
+    Properties:
+      GroupDescription: Reporting database
+      SecurityGroupIngress:
+        - IpProtocol: tcp
+          FromPort: 3306
+          ToPort: 3306
+          CidrIp: 0.0.0.0/0
+";
+    let dir = tree(&[("stack.yaml", template)]);
+    let (_, report, stderr) = scan_json(&["."], dir.path());
+    assert!(warnings(&report).is_empty(), "{report:#} {stderr}");
+    let kinds: Vec<(&str, Option<&str>)> = findings(&report, "aws/sg-open-ingress", "./stack.yaml")
+        .into_iter()
+        .map(|f| {
+            (
+                f["resource"].as_str().expect("resource"),
+                f["suppression"]["source"].as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        vec![
+            (
+                "AWS::EC2::SecurityGroup/PartnerSecurityGroup",
+                Some("./stack.yaml:3")
+            ),
+            ("AWS::EC2::SecurityGroup/ReportsSecurityGroup", None),
+        ]
+    );
+}
+
+#[test]
+fn the_library_judges_waivers_on_the_day_it_is_given() {
+    let dir = tree(&[
+        ("web.yaml", PRIVILEGED_DEPLOYMENT),
+        (
+            "palisade.toml",
+            &waiver(
+                "k8s/privileged-container",
+                "resource = \"Deployment/prod/web\"",
+                "2027-01-31",
+            ),
+        ),
+    ]);
+    let scan_on = |day: u8, month: time::Month| {
+        palisade::Scan::new([dir.path()])
+            .cache_dir(support::cache_dir())
+            .today(time::Date::from_calendar_date(2027, month, day).expect("a date"))
+            .run()
+            .expect("the config loads")
+    };
+    let privileged = |report: &palisade::ScanReport| {
+        report
+            .findings
+            .iter()
+            .find(|f| f.rule == "k8s/privileged-container")
+            .expect("the privileged finding")
+            .clone()
+    };
+
+    let last_day = scan_on(31, time::Month::January);
+    let waived = privileged(&last_day);
+    let suppression = waived.suppression.expect("waived through its expiry day");
+    assert_eq!(
+        suppression.kind,
+        palisade::findings::SuppressionKind::Waiver
+    );
+    assert_eq!(suppression.expires.as_deref(), Some("2027-01-31"));
+    assert!(last_day.warnings.is_empty(), "{:?}", last_day.warnings);
+
+    let day_after = scan_on(1, time::Month::February);
+    assert!(privileged(&day_after).is_active());
+    assert_eq!(day_after.warnings.len(), 1, "{:?}", day_after.warnings);
+    assert!(
+        day_after.warnings[0]
+            .message
+            .contains("expired on 2027-01-31"),
+        "{:?}",
+        day_after.warnings
+    );
+    assert_eq!(day_after.exit_code(), 1);
+}
