@@ -1,14 +1,14 @@
 //! The `palisade` command line: parses flags and calls the library.
 
 use std::io::{IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 use palisade::findings::baseline::Baseline;
 use palisade::image::{RegistryCredentials, RegistryOptions};
 use palisade::normalize::image::PlatformChoice;
-use palisade::report::{self, Format, Style};
+use palisade::report::{self, Context, Format, Style};
 use palisade::{Scan, ScanReport, Severity};
 
 /// Policy checks for infrastructure code, with rules as sandboxed WebAssembly plugins.
@@ -325,13 +325,25 @@ struct ScanArgs {
     #[arg(long, value_name = "PLATFORM", default_value = "linux/amd64")]
     platform: PlatformChoice,
 
-    /// Report format.
-    #[arg(long, default_value = "text", value_parser = ["text", "json"])]
-    format: String,
+    /// Report format (repeatable): text, json, sarif, junit, github, gitlab or markdown
+    /// [default: text].
+    ///
+    /// Formats go to stdout, one after the other, unless an `--output FORMAT=FILE` names them;
+    /// at most one of json, sarif, junit and gitlab may share stdout (or the plain `--output
+    /// FILE`) with text, github and markdown.
+    #[arg(long = "format", value_name = "FORMAT")]
+    formats: Vec<Format>,
 
-    /// Write the report to this file instead of stdout.
-    #[arg(long, short, value_name = "FILE")]
-    output: Option<PathBuf>,
+    /// Write a report to a file (repeatable). `FORMAT=FILE` writes that format to FILE, so one
+    /// run writes several (`--output sarif=palisade.sarif --output junit=junit.xml`); a plain
+    /// `FILE` takes what would go to stdout.
+    #[arg(long = "output", short, value_name = "[FORMAT=]FILE")]
+    outputs: Vec<OutputTarget>,
+
+    /// The repository root that SARIF and GitLab paths are relative to [default: the git work
+    /// tree holding the first PATH, else the current directory].
+    #[arg(long, value_name = "DIR")]
+    source_root: Option<PathBuf>,
 
     /// Lowest severity that fails the scan (exit 1): info, low, medium, high or critical.
     #[arg(long, value_name = "SEVERITY")]
@@ -403,9 +415,13 @@ fn fail(message: impl std::fmt::Display) -> i32 {
 }
 
 fn scan(args: ScanArgs) -> i32 {
-    let format: Format = match args.format.parse() {
-        Ok(f) => f,
+    let destinations = match destinations(&args.formats, &args.outputs) {
+        Ok(d) => d,
         Err(e) => return fail(e),
+    };
+    let cwd = match std::env::current_dir() {
+        Ok(dir) => dir,
+        Err(e) => return fail(format!("cannot read the current directory: {e}")),
     };
     let mut scan = args.plugins.scan(args.paths.clone());
     for image in &args.images {
@@ -442,28 +458,65 @@ fn scan(args: ScanArgs) -> i32 {
             Err(e) => return fail(e),
         }
     }
+    let started = time::OffsetDateTime::now_utc();
+    let clock = std::time::Instant::now();
     let report = match scan.run() {
         Ok(r) => r,
         Err(e) => return fail(e),
     };
+    let source_root = match &args.source_root {
+        Some(root) => cwd.join(root),
+        None => {
+            let first = args.paths.first().map_or(cwd.clone(), |p| cwd.join(p));
+            repository_root(&first, &cwd)
+        }
+    };
+    let context = Context::new(&cwd)
+        .source_root(source_root)
+        .timing(started, clock.elapsed());
     if args.verbose {
         for line in &report.logs {
             eprintln!("[{}] {}: {}", line.plugin, line.level, line.message);
         }
     }
-    let to_terminal = args.output.is_none() && std::io::stdout().is_terminal();
-    let rendered = render(&report, format, to_terminal);
-    let written = match &args.output {
-        Some(path) => std::fs::write(path, rendered)
-            .map_err(|e| format!("cannot write {}: {e}", path.display())),
-        None => std::io::stdout()
-            .write_all(rendered.as_bytes())
-            .map_err(|e| format!("cannot write the report: {e}")),
-    };
-    match written {
-        Ok(()) => report.exit_code(),
-        Err(e) => fail(e),
+    let mut code = report.exit_code();
+    for (file, formats) in &destinations {
+        let to_terminal = file.is_none() && std::io::stdout().is_terminal();
+        let rendered: String = formats
+            .iter()
+            .map(|format| render(&report, *format, &context, to_terminal))
+            .collect();
+        let written = match file {
+            Some(path) => std::fs::write(path, rendered)
+                .map_err(|e| format!("cannot write {}: {e}", path.display())),
+            None => std::io::stdout()
+                .write_all(rendered.as_bytes())
+                .map_err(|e| format!("cannot write the report: {e}")),
+        };
+        if let Err(e) = written {
+            code = fail(e);
+        }
     }
+    // In a GitHub Actions step, the annotations come with a job summary.
+    let github = destinations
+        .iter()
+        .any(|(_, formats)| formats.contains(&Format::Github));
+    if let Some(summary) =
+        std::env::var_os("GITHUB_STEP_SUMMARY").filter(|s| github && !s.is_empty())
+    {
+        let appended = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&summary)
+            .and_then(|mut file| file.write_all(report::markdown(&report).as_bytes()));
+        if let Err(e) = appended {
+            code = fail(format!(
+                "cannot append the job summary to {} ($GITHUB_STEP_SUMMARY): {e}",
+                Path::new(&summary).display()
+            ));
+        }
+    }
+    code
 }
 
 fn plugin(command: PluginCommand) -> i32 {
@@ -867,14 +920,114 @@ fn lock(args: &PluginArgs) -> i32 {
     }
 }
 
-fn render(report: &ScanReport, format: Format, to_terminal: bool) -> String {
+/// Where `--output` sends a report.
+#[derive(Debug, Clone)]
+enum OutputTarget {
+    /// `FILE`: what would go to stdout.
+    Replace(PathBuf),
+    /// `FORMAT=FILE`.
+    Format(Format, PathBuf),
+}
+
+impl std::str::FromStr for OutputTarget {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if let Some((name, file)) = s.split_once('=')
+            && let Ok(format) = name.parse::<Format>()
+        {
+            if file.is_empty() {
+                return Err(format!("`{s}` names no file after `{name}=`"));
+            }
+            return Ok(OutputTarget::Format(format, PathBuf::from(file)));
+        }
+        if s.is_empty() {
+            return Err("an empty file name".to_string());
+        }
+        Ok(OutputTarget::Replace(PathBuf::from(s)))
+    }
+}
+
+/// Where reports go (`None`: stdout) and the formats each gets, in the order given.
+type Destinations = Vec<(Option<PathBuf>, Vec<Format>)>;
+
+/// Sorts the formats asked for into their destinations.
+fn destinations(formats: &[Format], outputs: &[OutputTarget]) -> Result<Destinations, String> {
+    let mut files: Destinations = Vec::new();
+    let mut replace = None;
+    for output in outputs {
+        match output {
+            OutputTarget::Format(format, file) => {
+                files.push((Some(file.clone()), vec![*format]));
+            }
+            OutputTarget::Replace(file) => {
+                if let Some(first) = replace.replace(file.clone()) {
+                    return Err(format!(
+                        "--output {} and --output {}: only one plain --output FILE; name the \
+                         format of the others with --output FORMAT=FILE",
+                        first.display(),
+                        file.display()
+                    ));
+                }
+            }
+        }
+    }
+    let mut main: Vec<Format> = Vec::new();
+    for format in formats {
+        let to_file = files.iter().any(|(_, f)| f.contains(format));
+        if !to_file && !main.contains(format) {
+            main.push(*format);
+        }
+    }
+    if formats.is_empty() {
+        main.push(Format::Text);
+    }
+    let documents: Vec<&str> = main
+        .iter()
+        .filter(|f| f.is_document())
+        .map(|f| f.as_str())
+        .collect();
+    if documents.len() > 1 {
+        let place = replace
+            .as_ref()
+            .map_or("stdout".to_string(), |f| f.display().to_string());
+        return Err(format!(
+            "{} would share {place}, where only one document fits; write the others with \
+             --output FORMAT=FILE",
+            main.iter()
+                .map(|f| f.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    if !main.is_empty() {
+        files.insert(0, (replace, main));
+    }
+    Ok(files)
+}
+
+/// The repository root: the nearest directory above `start` holding `.git`, else `fallback`.
+fn repository_root(start: &Path, fallback: &Path) -> PathBuf {
+    start
+        .ancestors()
+        .find(|dir| dir.join(".git").exists())
+        .map_or_else(|| fallback.to_path_buf(), Path::to_path_buf)
+}
+
+fn render(report: &ScanReport, format: Format, context: &Context, to_terminal: bool) -> String {
+    let source = |file: &str| std::fs::read_to_string(file).ok();
     match format {
         Format::Json => report::json(report),
         Format::Text => {
             let color = to_terminal && std::env::var_os("NO_COLOR").is_none();
             let style = if color { Style::Color } else { Style::Plain };
-            report::text(report, style, |file| std::fs::read_to_string(file).ok())
+            report::text(report, style, source)
         }
+        Format::Sarif => report::sarif(report, context, source),
+        Format::Junit => report::junit(report, context),
+        Format::Github => report::github(report),
+        Format::Gitlab => report::gitlab(report, context),
+        Format::Markdown => report::markdown(report),
     }
 }
 
