@@ -199,6 +199,26 @@ fn an_expired_waiver_warns_and_suppresses_nothing() {
         "{text}"
     );
     assert!(text.contains(", 1 warning · "), "{text}");
+
+    // Code scanning and the PR comment see it as well.
+    let sarif = dir.path().join("report.sarif");
+    let markdown = dir.path().join("comment.md");
+    let output = palisade()
+        .current_dir(dir.path())
+        .args(["scan", ".", "--fail-on", "critical", "--output"])
+        .arg(format!("sarif={}", sarif.display()))
+        .arg("--output")
+        .arg(format!("markdown={}", markdown.display()))
+        .output()
+        .expect("palisade runs");
+    assert_eq!(output.status.code(), Some(1));
+    let sarif: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&sarif).expect("sarif")).expect("JSON");
+    let notifications = &sarif["runs"][0]["invocations"][0]["toolExecutionNotifications"];
+    assert_eq!(notifications[0]["level"], "warning", "{notifications}");
+    assert_eq!(notifications[0]["message"]["text"], message);
+    let markdown = std::fs::read_to_string(&markdown).expect("markdown");
+    assert!(markdown.contains("### Warnings"), "{markdown}");
 }
 
 #[test]

@@ -167,6 +167,17 @@ pub fn markdown(report: &ScanReport) -> String {
             let _ = writeln!(out, "- {place}{}", e.message.replace('\n', " "));
         }
     }
+    if !report.warnings.is_empty() {
+        out.push_str("\n### Warnings\n\n");
+        for w in &report.warnings {
+            let place = match (&w.file, w.line) {
+                (Some(file), Some(line)) => format!("`{file}:{line}`: "),
+                (Some(file), None) => format!("`{file}`: "),
+                (None, _) => String::new(),
+            };
+            let _ = writeln!(out, "- {place}{}", w.message.replace('\n', " "));
+        }
+    }
     out
 }
 

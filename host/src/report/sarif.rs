@@ -21,7 +21,7 @@ use serde_json::{Map, Value, json};
 
 use super::{Context, SourcePath, uri_path};
 use crate::findings::{Enforcement, Finding, Severity, SuppressionKind};
-use crate::scan::{LoadedRule, ScanError, ScanReport};
+use crate::scan::{LoadedRule, ScanError, ScanReport, ScanWarning};
 
 /// The `partialFingerprints` key of a finding's [`Finding::fingerprint`].
 pub const SARIF_FINGERPRINT: &str = "palisade/v1";
@@ -109,6 +109,7 @@ pub fn sarif(
             .errors
             .iter()
             .map(|e| notification(context, e))
+            .chain(report.warnings.iter().map(|w| warning(context, w)))
             .collect::<Vec<_>>(),
     });
     if let (Some(started), Some(duration)) = (context.started, context.duration) {
@@ -336,16 +337,33 @@ fn notification(context: &Context, error: &ScanError) -> Value {
         "message": { "text": text },
     });
     if let Some(file) = &error.file {
-        let mut physical = json!({ "artifactLocation": artifact_location(context, file) });
-        if let Some(line) = error.line.filter(|l| *l > 0) {
-            physical["region"] = json!({ "startLine": line });
-        }
-        notification["locations"] = json!([{ "physicalLocation": physical }]);
+        notification["locations"] = notification_locations(context, file, error.line);
     }
     if let Some(plugin) = &error.plugin {
         notification["properties"] = json!({ "plugin": plugin });
     }
     notification
+}
+
+/// A warning (an expired waiver, an unused suppression) as a `warning` notification.
+fn warning(context: &Context, warning: &ScanWarning) -> Value {
+    let mut notification = json!({
+        "level": "warning",
+        "message": { "text": warning.message },
+    });
+    if let Some(file) = &warning.file {
+        notification["locations"] = notification_locations(context, file, warning.line);
+    }
+    notification
+}
+
+/// Where a notification points: a file, and a line when there is one.
+fn notification_locations(context: &Context, file: &str, line: Option<u32>) -> Value {
+    let mut physical = json!({ "artifactLocation": artifact_location(context, file) });
+    if let Some(line) = line.filter(|l| *l > 0) {
+        physical["region"] = json!({ "startLine": line });
+    }
+    json!([{ "physicalLocation": physical }])
 }
 
 #[cfg(test)]
