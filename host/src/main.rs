@@ -1,14 +1,19 @@
 //! The `palisade` command line: parses flags and calls the library.
 
+mod terminal;
+
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Instant;
 
 use clap::{Args, Parser, Subcommand};
 use palisade::image::{RegistryCredentials, RegistryOptions};
 use palisade::normalize::image::PlatformChoice;
 use palisade::report::{self, Format, Style};
 use palisade::{Scan, ScanReport, Severity};
+use terminal::{ColorChoice, ProgressLine};
 
 /// Policy checks for infrastructure code, with rules as sandboxed WebAssembly plugins.
 ///
@@ -19,6 +24,16 @@ use palisade::{Scan, ScanReport, Severity};
 struct Cli {
     #[command(subcommand)]
     command: Command,
+
+    /// Colour the report and messages: auto (when writing to a terminal and `NO_COLOR` is
+    /// unset or empty), always (even piped, even with `NO_COLOR`), or never.
+    #[arg(long, value_enum, default_value_t, global = true, value_name = "WHEN")]
+    color: ColorChoice,
+
+    /// Print nothing but errors: no report on stdout (a report written with --output is still
+    /// written), no progress, no notes. The exit code is unchanged.
+    #[arg(long, short, global = true)]
+    quiet: bool,
 }
 
 #[derive(Subcommand)]
@@ -47,6 +62,36 @@ enum Command {
     /// each (root → index → team key → manifest → component digest) into the cache, then writes
     /// `palisade.lock` beside `palisade.toml`. Commit the lock: scans run exactly what it pins.
     Lock(PluginArgs),
+    /// Write a commented `palisade.toml` and, on request, CI configs that run palisade.
+    ///
+    /// The config lists every setting, every built-in pack and rule, waivers and the signed
+    /// registry, all commented out. `--github` writes `.github/workflows/palisade.yml` (the
+    /// palisade action: annotations, job summary, SARIF uploaded to code scanning), `--gitlab`
+    /// writes `.gitlab/palisade.yml` (Code Quality and JUnit reports; include it from
+    /// `.gitlab-ci.yml`), `--pre-commit` adds the palisade hook to `.pre-commit-config.yaml`.
+    Init(InitArgs),
+}
+
+#[derive(Args)]
+struct InitArgs {
+    /// The repository's directory.
+    #[arg(default_value = ".")]
+    dir: PathBuf,
+    /// Replace files that already exist.
+    #[arg(long)]
+    force: bool,
+    /// Also write a GitHub Actions workflow.
+    #[arg(long)]
+    github: bool,
+    /// Also write a GitLab CI job.
+    #[arg(long)]
+    gitlab: bool,
+    /// Also add the pre-commit hook to `.pre-commit-config.yaml` (created if missing).
+    #[arg(long)]
+    pre_commit: bool,
+    /// Keep compiled plugins here.
+    #[arg(long, value_name = "DIR", env = "PALISADE_CACHE_DIR")]
+    cache_dir: Option<PathBuf>,
 }
 
 /// A registry is a directory (served as is by any static web server):
@@ -322,7 +367,7 @@ struct ScanArgs {
     #[arg(long = "reason", value_name = "TEXT")]
     reasons: Vec<String>,
 
-    /// Print what plugins logged to stderr.
+    /// Print what plugins logged, and how long each stage of the scan took, to stderr.
     #[arg(long, short)]
     verbose: bool,
 
@@ -355,8 +400,10 @@ impl PluginArgs {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    terminal::set_color(cli.color);
     let code = match cli.command {
-        Command::Scan(args) => scan(args),
+        Command::Scan(args) => scan(args, cli.color, cli.quiet),
+        Command::Init(args) => init(&args, cli.quiet),
         Command::Rules(args) => rules(&args),
         Command::Explain { rule, plugins } => explain(&rule, &plugins),
         Command::Plugin(command) => plugin(command),
@@ -367,11 +414,14 @@ fn main() -> ExitCode {
 }
 
 fn fail(message: impl std::fmt::Display) -> i32 {
-    eprintln!("error: {message}");
+    eprintln!("{} {message}", terminal::label("1;31", "error:"));
     2
 }
 
-fn scan(args: ScanArgs) -> i32 {
+fn scan(args: ScanArgs, color: ColorChoice, quiet: bool) -> i32 {
+    if quiet && args.verbose {
+        return fail("--quiet and --verbose contradict each other: give one");
+    }
     let format: Format = match args.format.parse() {
         Ok(f) => f,
         Err(e) => return fail(e),
@@ -405,7 +455,16 @@ fn scan(args: ScanArgs) -> i32 {
     for (rule, reason) in args.overrides.iter().zip(&args.reasons) {
         scan = scan.override_rule(rule, reason);
     }
-    let report = match scan.run() {
+    let progress = terminal::progress_wanted(quiet).then(|| Arc::new(ProgressLine::new()));
+    if let Some(bar) = &progress {
+        scan = scan.progress(bar.clone());
+    }
+    let report = scan.run();
+    // The bar goes before anything else is printed, so it never garbles the report.
+    if let Some(bar) = &progress {
+        bar.clear();
+    }
+    let mut report = match report {
         Ok(r) => r,
         Err(e) => return fail(e),
     };
@@ -414,19 +473,87 @@ fn scan(args: ScanArgs) -> i32 {
             eprintln!("[{}] {}: {}", line.plugin, line.level, line.message);
         }
     }
+    let reporting = Instant::now();
     let to_terminal = args.output.is_none() && std::io::stdout().is_terminal();
-    let rendered = render(&report, format, to_terminal);
+    let style = color.style(to_terminal);
     let written = match &args.output {
-        Some(path) => std::fs::write(path, rendered)
+        Some(path) => std::fs::write(path, render(&report, format, style))
             .map_err(|e| format!("cannot write {}: {e}", path.display())),
+        // Quiet: the report on stdout is the one thing left out; the exit code still tells.
+        None if quiet => Ok(()),
         None => std::io::stdout()
-            .write_all(rendered.as_bytes())
+            .write_all(render(&report, format, style).as_bytes())
             .map_err(|e| format!("cannot write the report: {e}")),
     };
+    if quiet {
+        // The report is not shown, so its errors are: quiet leaves out everything but them.
+        for e in &report.errors {
+            let place = match (&e.file, e.line, &e.plugin) {
+                (Some(file), Some(line), _) => format!("{file}:{line}: "),
+                (Some(file), None, _) => format!("{file}: "),
+                (None, _, Some(plugin)) => format!("plugin `{plugin}`: "),
+                (None, _, None) => String::new(),
+            };
+            eprintln!("{} {place}{}", terminal::label("1;31", "error:"), e.message);
+        }
+    }
+    if args.verbose {
+        report.timings.add_reporting(reporting.elapsed());
+        eprint!("{}", report.timings);
+    }
     match written {
         Ok(()) => report.exit_code(),
         Err(e) => fail(e),
     }
+}
+
+fn init(args: &InitArgs, quiet: bool) -> i32 {
+    use palisade::init::{self, InitOptions, Outcome};
+    let cache = args
+        .cache_dir
+        .clone()
+        .or_else(palisade::engine::CompileCache::default_dir)
+        .map(palisade::engine::CompileCache::new);
+    let packs = match init::builtin_rules(cache) {
+        Ok(packs) => packs,
+        Err(e) => return fail(e),
+    };
+    let options = InitOptions {
+        force: args.force,
+        github: args.github,
+        gitlab: args.gitlab,
+        pre_commit: args.pre_commit,
+    };
+    let written = match init::init(&args.dir, &packs, options) {
+        Ok(written) => written,
+        Err(e) => return fail(e),
+    };
+    if quiet {
+        return 0;
+    }
+    for file in &written {
+        let what = match file.outcome {
+            Outcome::Created => "wrote",
+            Outcome::Replaced => "replaced",
+            Outcome::Extended => "added the palisade hook to",
+            Outcome::Unchanged => "already runs palisade:",
+        };
+        let path = file.path.strip_prefix(".").unwrap_or(&file.path);
+        println!("{what} {}", path.display());
+    }
+    let gitlab_ci = args.dir.join(".gitlab-ci.yml");
+    if args.gitlab {
+        let include = format!("include:\n  - local: {}", init::GITLAB_JOB);
+        let included =
+            std::fs::read_to_string(&gitlab_ci).is_ok_and(|text| text.contains(init::GITLAB_JOB));
+        if !included {
+            println!("\nto run it, add to {}:\n{include}", gitlab_ci.display());
+        }
+    }
+    if args.pre_commit {
+        println!("\nto run the hook before each commit: pre-commit install");
+    }
+    0
 }
 
 fn plugin(command: PluginCommand) -> i32 {
@@ -679,7 +806,10 @@ fn registry(command: RegistryCommand) -> i32 {
                 );
             }
             for refused in &report.refused {
-                eprintln!("error: registry {registry}: {refused}");
+                eprintln!(
+                    "{} registry {registry}: {refused}",
+                    terminal::label("1;31", "error:")
+                );
             }
             println!(
                 "verified {} of {} plugins ({} revoked)",
@@ -759,21 +889,17 @@ fn lock(args: &PluginArgs) -> i32 {
         }
         Err(errors) => {
             for e in errors {
-                eprintln!("error: {e}");
+                eprintln!("{} {e}", terminal::label("1;31", "error:"));
             }
             2
         }
     }
 }
 
-fn render(report: &ScanReport, format: Format, to_terminal: bool) -> String {
+fn render(report: &ScanReport, format: Format, style: Style) -> String {
     match format {
         Format::Json => report::json(report),
-        Format::Text => {
-            let color = to_terminal && std::env::var_os("NO_COLOR").is_none();
-            let style = if color { Style::Color } else { Style::Plain };
-            report::text(report, style, |file| std::fs::read_to_string(file).ok())
-        }
+        Format::Text => report::text(report, style, |file| std::fs::read_to_string(file).ok()),
     }
 }
 
@@ -863,7 +989,7 @@ fn report_load_errors(session: &palisade::Session) -> i32 {
             .as_deref()
             .map(|p| format!("plugin `{p}`: "))
             .unwrap_or_default();
-        eprintln!("error: {place}{}", e.message);
+        eprintln!("{} {place}{}", terminal::label("1;31", "error:"), e.message);
     }
     if session.errors().is_empty() { 0 } else { 2 }
 }
