@@ -29,11 +29,6 @@ struct Cli {
     /// unset or empty), always (even piped, even with `NO_COLOR`), or never.
     #[arg(long, value_enum, default_value_t, global = true, value_name = "WHEN")]
     color: ColorChoice,
-
-    /// Print nothing but errors: no report on stdout (a report written with --output is still
-    /// written), no progress, no notes. The exit code is unchanged.
-    #[arg(long, short, global = true)]
-    quiet: bool,
 }
 
 #[derive(Subcommand)]
@@ -92,6 +87,9 @@ struct InitArgs {
     /// Keep compiled plugins here.
     #[arg(long, value_name = "DIR", env = "PALISADE_CACHE_DIR")]
     cache_dir: Option<PathBuf>,
+    /// Print nothing but errors.
+    #[arg(long, short)]
+    quiet: bool,
 }
 
 /// A registry is a directory (served as is by any static web server):
@@ -371,6 +369,11 @@ struct ScanArgs {
     #[arg(long, short)]
     verbose: bool,
 
+    /// Print nothing but errors: no report on stdout (a report written with --output is still
+    /// written), no progress bar. The exit code is unchanged.
+    #[arg(long, short, conflicts_with = "verbose")]
+    quiet: bool,
+
     #[command(flatten)]
     plugins: PluginArgs,
 }
@@ -402,8 +405,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     terminal::set_color(cli.color);
     let code = match cli.command {
-        Command::Scan(args) => scan(args, cli.color, cli.quiet),
-        Command::Init(args) => init(&args, cli.quiet),
+        Command::Scan(args) => scan(args, cli.color),
+        Command::Init(args) => init(&args),
         Command::Rules(args) => rules(&args),
         Command::Explain { rule, plugins } => explain(&rule, &plugins),
         Command::Plugin(command) => plugin(command),
@@ -418,10 +421,8 @@ fn fail(message: impl std::fmt::Display) -> i32 {
     2
 }
 
-fn scan(args: ScanArgs, color: ColorChoice, quiet: bool) -> i32 {
-    if quiet && args.verbose {
-        return fail("--quiet and --verbose contradict each other: give one");
-    }
+fn scan(args: ScanArgs, color: ColorChoice) -> i32 {
+    let quiet = args.quiet;
     let format: Format = match args.format.parse() {
         Ok(f) => f,
         Err(e) => return fail(e),
@@ -507,7 +508,7 @@ fn scan(args: ScanArgs, color: ColorChoice, quiet: bool) -> i32 {
     }
 }
 
-fn init(args: &InitArgs, quiet: bool) -> i32 {
+fn init(args: &InitArgs) -> i32 {
     use palisade::init::{self, InitOptions, Outcome};
     let cache = args
         .cache_dir
@@ -528,7 +529,7 @@ fn init(args: &InitArgs, quiet: bool) -> i32 {
         Ok(written) => written,
         Err(e) => return fail(e),
     };
-    if quiet {
+    if args.quiet {
         return 0;
     }
     for file in &written {

@@ -33,6 +33,29 @@ impl Stage {
 
 /// Receives a scan's progress. Called from the scan's worker threads, in any order within a
 /// stage; every method has a default that does nothing.
+///
+/// ```no_run
+/// use std::sync::Arc;
+/// use std::sync::atomic::{AtomicU64, Ordering};
+/// use palisade::{Progress, Scan, Stage};
+///
+/// /// Counts the files read.
+/// #[derive(Default)]
+/// struct FilesRead(AtomicU64);
+///
+/// impl Progress for FilesRead {
+///     fn advance(&self, stage: Stage, done: u64) {
+///         if stage == Stage::Normalizing {
+///             self.0.fetch_add(done, Ordering::Relaxed);
+///         }
+///     }
+/// }
+///
+/// let files = Arc::new(FilesRead::default());
+/// let report = Scan::new(["deploy/"]).progress(files.clone()).run()?;
+/// eprintln!("{} files read; {}", files.0.load(Ordering::Relaxed), report.timings);
+/// # Ok::<(), palisade::ConfigError>(())
+/// ```
 pub trait Progress: Send + Sync {
     /// A stage starts with `total` items to do.
     fn start(&self, stage: Stage, total: u64) {

@@ -153,7 +153,11 @@ fn quiet_prints_only_errors_and_keeps_the_exit_code() {
 
     let both = scan(&["examples/", "-q", "-v"], None, None);
     assert_eq!(both.status.code(), Some(2));
-    assert!(text(&both.stderr).contains("--quiet and --verbose"));
+    assert!(
+        text(&both.stderr).contains("'--quiet' cannot be used with '--verbose'"),
+        "{}",
+        text(&both.stderr)
+    );
 }
 
 #[test]
