@@ -357,41 +357,51 @@ fn path_with_palisade() -> std::ffi::OsString {
     std::env::join_paths(paths).expect("a valid PATH")
 }
 
-#[test]
-fn the_pre_commit_hook_blocks_a_commit_with_a_critical_finding() {
-    pre_commit_ok(&workspace(), &["--version"]);
-
-    // The hooks repository: this repository's own hook manifest, committed, as pre-commit
-    // clones it at a `rev`.
+/// A hooks repository as pre-commit clones it at a `rev`: this repository's hook manifest and
+/// the build-from-source script, committed. Its build is already "done" (a committed link to
+/// the palisade under test), so the `palisade` hook runs without compiling palisade again.
+fn hooks_repository() -> (tempfile::TempDir, String) {
     let hooks = tempfile::tempdir().expect("temp dir");
-    std::fs::copy(
-        workspace().join(".pre-commit-hooks.yaml"),
-        hooks.path().join(".pre-commit-hooks.yaml"),
+    let dir = hooks.path();
+    std::fs::create_dir_all(dir.join(".pre-commit/build/bin")).expect("mkdir");
+    for file in [".pre-commit-hooks.yaml", ".pre-commit/palisade-from-source"] {
+        std::fs::copy(workspace().join(file), dir.join(file)).expect("copy the hook files");
+    }
+    std::os::unix::fs::symlink(
+        env!("CARGO_BIN_EXE_palisade"),
+        dir.join(".pre-commit/build/bin/palisade"),
     )
-    .expect("copy the manifest");
+    .expect("link the built palisade");
     for args in [
         &["init", "-q"][..],
         &["add", "-A"],
         &["commit", "-q", "-m", "hooks"],
     ] {
-        let output = git(hooks.path(), args);
+        let output = git(dir, args);
         assert!(
             output.status.success(),
             "git {args:?}: {}",
             text(&output.stderr)
         );
     }
-    let rev = text(&git(hooks.path(), &["rev-parse", "HEAD"]).stdout)
+    let rev = text(&git(dir, &["rev-parse", "HEAD"]).stdout)
         .trim()
         .to_string();
+    (hooks, rev)
+}
 
+/// In a new git repository whose pre-commit config runs hook `id`: a clean manifest commits, a
+/// privileged container (critical) is blocked with the finding in pre-commit's output.
+fn assert_hook_gates_commits(id: &str) {
+    pre_commit_ok(&workspace(), &["--version"]);
+    let (hooks, rev) = hooks_repository();
     let project = tempfile::tempdir().expect("temp dir");
     let dir = project.path();
     assert!(git(dir, &["init", "-q"]).status.success());
     std::fs::write(
         dir.join(".pre-commit-config.yaml"),
         format!(
-            "repos:\n  - repo: {}\n    rev: {rev}\n    hooks:\n      - id: palisade-system\n",
+            "repos:\n  - repo: {}\n    rev: {rev}\n    hooks:\n      - id: {id}\n",
             hooks.path().display()
         ),
     )
@@ -403,7 +413,6 @@ fn the_pre_commit_hook_blocks_a_commit_with_a_critical_finding() {
         .expect("pre-commit runs");
     assert!(install.status.success(), "{}", text(&install.stderr));
 
-    // A clean manifest commits.
     std::fs::copy(
         workspace().join("examples/kubernetes/hardened.yaml"),
         dir.join("hardened.yaml"),
@@ -411,16 +420,18 @@ fn the_pre_commit_hook_blocks_a_commit_with_a_critical_finding() {
     .expect("copy");
     assert!(git(dir, &["add", "-A"]).status.success());
     let clean = git(dir, &["commit", "-q", "-m", "clean"]);
+    let output = format!("{}{}", text(&clean.stdout), text(&clean.stderr));
     assert!(
         clean.status.success(),
-        "a clean commit is blocked:\n{}{}",
-        text(&clean.stdout),
-        text(&clean.stderr)
+        "a clean commit is blocked:\n{output}"
+    );
+    assert!(
+        output.contains("palisade") && output.contains("Passed"),
+        "{output}"
     );
     let log = text(&git(dir, &["log", "--oneline"]).stdout);
     assert_eq!(log.lines().count(), 1, "{log}");
 
-    // A privileged container (critical) does not.
     std::fs::write(dir.join("web.yaml"), PRIVILEGED_DEPLOYMENT).expect("write");
     assert!(git(dir, &["add", "web.yaml"]).status.success());
     let blocked = git(dir, &["commit", "-q", "-m", "privileged"]);
@@ -433,4 +444,95 @@ fn the_pre_commit_hook_blocks_a_commit_with_a_critical_finding() {
     assert!(output.contains("web.yaml:12"), "{output}");
     let log = text(&git(dir, &["log", "--oneline"]).stdout);
     assert_eq!(log.lines().count(), 1, "no commit was made: {log}");
+}
+
+#[test]
+fn the_system_hook_blocks_a_commit_with_a_critical_finding() {
+    assert_hook_gates_commits("palisade-system");
+}
+
+#[test]
+fn the_from_source_hook_runs_its_build_and_blocks_the_same_commit() {
+    assert_hook_gates_commits("palisade");
+}
+
+/// Runs the action's scan step as the runner would: its script under bash, its environment
+/// from the inputs, `GITHUB_OUTPUT` a file; returns the step's exit status and outputs.
+fn run_action_scan(inputs: &[(&str, &str)], dir: &Path) -> (bool, String) {
+    let action = yaml(&workspace().join("action.yml"));
+    let step = action["runs"]["steps"]
+        .as_vec()
+        .expect("steps")
+        .iter()
+        .find(|s| s["id"].as_str() == Some("scan"))
+        .expect("a scan step")
+        .clone();
+    let outputs = dir.join("github-output");
+    std::fs::write(&outputs, "").expect("write");
+    let mut command = Command::new("bash");
+    command
+        .args(["-e", "-c", step["run"].as_str().expect("a script")])
+        .current_dir(dir)
+        .env("GITHUB_OUTPUT", &outputs)
+        .env("PATH", path_with_palisade())
+        .env("PALISADE_CACHE_DIR", support::cache_dir())
+        .env("NO_COLOR", "1");
+    let declared = step["env"].as_hash().expect("the step's env");
+    for (name, value) in declared {
+        let name = name.as_str().expect("a variable name");
+        let input = value
+            .as_str()
+            .and_then(|v| v.strip_prefix("${{ inputs."))
+            .and_then(|v| v.strip_suffix(" }}"))
+            .unwrap_or_else(|| panic!("{name} is not set from an input"));
+        let default = action["inputs"][input]["default"]
+            .as_str()
+            .unwrap_or_else(|| panic!("input {input} has no default"));
+        let given = inputs.iter().find(|(i, _)| *i == input).map(|(_, v)| *v);
+        command.env(name, given.unwrap_or(default));
+    }
+    let output = command.output().expect("bash runs");
+    (
+        output.status.success(),
+        std::fs::read_to_string(&outputs).expect("read the outputs"),
+    )
+}
+
+#[test]
+fn the_action_scan_step_passes_its_inputs_and_records_the_exit_code() {
+    let dir = support::tree(&[
+        ("deploy/web.yaml", PRIVILEGED_DEPLOYMENT),
+        (
+            "other/hardened.yaml",
+            &std::fs::read_to_string(workspace().join("examples/kubernetes/hardened.yaml"))
+                .expect("read"),
+        ),
+    ]);
+    // Findings: the step itself succeeds (the verdict comes after the SARIF upload), and
+    // records palisade's exit code.
+    let (ok, outputs) =
+        run_action_scan(&[("paths", "deploy other"), ("format", "json")], dir.path());
+    assert!(ok);
+    assert_eq!(outputs, "exit-code=1\n");
+    // Paths, extra args and the threshold reach palisade.
+    let (_, outputs) = run_action_scan(&[("paths", "other"), ("format", "json")], dir.path());
+    assert_eq!(outputs, "exit-code=0\n");
+    let (_, outputs) = run_action_scan(
+        &[
+            ("paths", "deploy"),
+            ("format", "json"),
+            ("args", "--no-default-packs"),
+        ],
+        dir.path(),
+    );
+    assert_eq!(outputs, "exit-code=0\n");
+    let (_, outputs) = run_action_scan(
+        &[
+            ("paths", "deploy"),
+            ("format", "json"),
+            ("fail-on", "nonsense"),
+        ],
+        dir.path(),
+    );
+    assert_eq!(outputs, "exit-code=2\n");
 }
