@@ -242,3 +242,28 @@ fn strip_ansi(text: &str) -> String {
 fn strip_ansi_removes_only_colour_codes() {
     assert_eq!(strip_ansi("\x1b[1;31merror\x1b[0m: x"), "error: x");
 }
+
+#[test]
+fn a_long_scan_on_a_terminal_shows_a_progress_bar_and_clears_it_before_the_report() {
+    let piped = text(&scan(&["examples/"], Some("1"), None).stdout);
+    // Compiling every pack afresh makes the scan long enough for the bar.
+    let interactive = scan_on_a_terminal("examples/ --no-cache", &[("NO_COLOR", "1")]);
+    assert!(
+        interactive.contains("loading plugins ["),
+        "no progress bar:\n{interactive:?}"
+    );
+    assert!(interactive.contains("\x1b[2K"), "the bar is never cleared");
+    assert!(
+        interactive.ends_with(&piped),
+        "the report is garbled:\n{interactive:?}"
+    );
+    let report_at = interactive.len() - piped.len();
+    assert!(
+        !interactive[report_at..].contains(ESC),
+        "the bar is drawn over the report"
+    );
+
+    // The same scan in CI: not a byte of the bar.
+    let ci = scan_on_a_terminal("examples/ --no-cache", &[("NO_COLOR", "1"), ("CI", "true")]);
+    assert_eq!(ci, piped);
+}
