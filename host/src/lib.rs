@@ -12,7 +12,9 @@ pub mod engine;
 pub mod findings;
 mod http;
 pub mod image;
+pub mod init;
 pub mod packs;
+pub mod progress;
 pub mod registry;
 pub mod report;
 pub mod scan;
@@ -23,3 +25,4 @@ pub use palisade_normalize as normalize;
 pub use scan::{
     Inputs, LoadedRule, PluginLogLine, Scan, ScanError, ScanReport, ScanWarning, Session, Summary,
 };
+pub use progress::{Progress, Stage, Timings};

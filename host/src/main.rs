@@ -1,8 +1,12 @@
 //! The `palisade` command line: parses flags and calls the library.
 
+mod terminal;
+
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Instant;
 
 use clap::{Args, Parser, Subcommand};
 use palisade::findings::baseline::Baseline;
@@ -10,6 +14,7 @@ use palisade::image::{RegistryCredentials, RegistryOptions};
 use palisade::normalize::image::PlatformChoice;
 use palisade::report::{self, Context, Format, Style};
 use palisade::{Scan, ScanReport, Severity};
+use terminal::{ColorChoice, ProgressLine};
 
 /// Policy checks for infrastructure code, with rules as sandboxed WebAssembly plugins.
 ///
@@ -20,6 +25,11 @@ use palisade::{Scan, ScanReport, Severity};
 struct Cli {
     #[command(subcommand)]
     command: Command,
+
+    /// Colour the report and messages: auto (when writing to a terminal and `NO_COLOR` is
+    /// unset or empty), always (even piped, even with `NO_COLOR`), or never.
+    #[arg(long, value_enum, default_value_t, global = true, value_name = "WHEN")]
+    color: ColorChoice,
 }
 
 #[derive(Subcommand)]
@@ -51,6 +61,14 @@ enum Command {
     /// Record today's findings so later scans (`scan --baseline FILE`) report only new ones.
     #[command(subcommand)]
     Baseline(BaselineCommand),
+    /// Write a commented `palisade.toml` and, on request, CI configs that run palisade.
+    ///
+    /// The config lists every setting, every built-in pack and rule, waivers and the signed
+    /// registry, all commented out. `--github` writes `.github/workflows/palisade.yml` (the
+    /// palisade action: annotations, job summary, SARIF uploaded to code scanning), `--gitlab`
+    /// writes `.gitlab/palisade.yml` (Code Quality and JUnit reports; include it from
+    /// `.gitlab-ci.yml`), `--pre-commit` adds the palisade hook to `.pre-commit-config.yaml`.
+    Init(InitArgs),
 }
 
 #[derive(Subcommand)]
@@ -72,6 +90,31 @@ enum BaselineCommand {
         #[command(flatten)]
         plugins: PluginArgs,
     },
+}
+
+#[derive(Args)]
+struct InitArgs {
+    /// The repository's directory.
+    #[arg(default_value = ".")]
+    dir: PathBuf,
+    /// Replace files that already exist.
+    #[arg(long)]
+    force: bool,
+    /// Also write a GitHub Actions workflow.
+    #[arg(long)]
+    github: bool,
+    /// Also write a GitLab CI job.
+    #[arg(long)]
+    gitlab: bool,
+    /// Also add the pre-commit hook to `.pre-commit-config.yaml` (created if missing).
+    #[arg(long)]
+    pre_commit: bool,
+    /// Keep compiled plugins here.
+    #[arg(long, value_name = "DIR", env = "PALISADE_CACHE_DIR")]
+    cache_dir: Option<PathBuf>,
+    /// Print nothing but errors.
+    #[arg(long, short)]
+    quiet: bool,
 }
 
 /// A registry is a directory (served as is by any static web server):
@@ -364,9 +407,14 @@ struct ScanArgs {
     #[arg(long, value_name = "FILE")]
     baseline: Option<PathBuf>,
 
-    /// Print what plugins logged to stderr.
+    /// Print what plugins logged, and how long each stage of the scan took, to stderr.
     #[arg(long, short)]
     verbose: bool,
+
+    /// Print nothing but errors: no report on stdout (a report written with --output is still
+    /// written), no progress bar. The exit code is unchanged.
+    #[arg(long, short, conflicts_with = "verbose")]
+    quiet: bool,
 
     #[command(flatten)]
     plugins: PluginArgs,
@@ -397,8 +445,10 @@ impl PluginArgs {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    terminal::set_color(cli.color);
     let code = match cli.command {
-        Command::Scan(args) => scan(args),
+        Command::Scan(args) => scan(args, cli.color),
+        Command::Init(args) => init(&args),
         Command::Rules(args) => rules(&args),
         Command::Explain { rule, plugins } => explain(&rule, &plugins),
         Command::Plugin(command) => plugin(command),
@@ -410,11 +460,12 @@ fn main() -> ExitCode {
 }
 
 fn fail(message: impl std::fmt::Display) -> i32 {
-    eprintln!("error: {message}");
+    eprintln!("{} {message}", terminal::label("1;31", "error:"));
     2
 }
 
-fn scan(args: ScanArgs) -> i32 {
+fn scan(args: ScanArgs, color: ColorChoice) -> i32 {
+    let quiet = args.quiet;
     let destinations = match destinations(&args.formats, &args.outputs) {
         Ok(d) => d,
         Err(e) => return fail(e),
@@ -460,7 +511,16 @@ fn scan(args: ScanArgs) -> i32 {
     }
     let started = time::OffsetDateTime::now_utc();
     let clock = std::time::Instant::now();
-    let report = match scan.run() {
+    let progress = terminal::progress_wanted(quiet).then(|| Arc::new(ProgressLine::new()));
+    if let Some(bar) = &progress {
+        scan = scan.progress(bar.clone());
+    }
+    let report = scan.run();
+    // The bar goes before anything else is printed, so it never garbles the report.
+    if let Some(bar) = &progress {
+        bar.clear();
+    }
+    let mut report = match report {
         Ok(r) => r,
         Err(e) => return fail(e),
     };
@@ -479,12 +539,17 @@ fn scan(args: ScanArgs) -> i32 {
             eprintln!("[{}] {}: {}", line.plugin, line.level, line.message);
         }
     }
+    let reporting = Instant::now();
     let mut code = report.exit_code();
     for (file, formats) in &destinations {
-        let to_terminal = file.is_none() && std::io::stdout().is_terminal();
+        // Quiet: the report on stdout is the one thing left out; the exit code still tells.
+        if file.is_none() && quiet {
+            continue;
+        }
+        let style = color.style(file.is_none() && std::io::stdout().is_terminal());
         let rendered: String = formats
             .iter()
-            .map(|format| render(&report, *format, &context, to_terminal))
+            .map(|format| render(&report, *format, &context, style))
             .collect();
         let written = match file {
             Some(path) => std::fs::write(path, rendered)
@@ -495,6 +560,18 @@ fn scan(args: ScanArgs) -> i32 {
         };
         if let Err(e) = written {
             code = fail(e);
+        }
+    }
+    if quiet {
+        // The report is not shown, so its errors are: quiet leaves out everything but them.
+        for e in &report.errors {
+            let place = match (&e.file, e.line, &e.plugin) {
+                (Some(file), Some(line), _) => format!("{file}:{line}: "),
+                (Some(file), None, _) => format!("{file}: "),
+                (None, _, Some(plugin)) => format!("plugin `{plugin}`: "),
+                (None, _, None) => String::new(),
+            };
+            eprintln!("{} {place}{}", terminal::label("1;31", "error:"), e.message);
         }
     }
     // In a GitHub Actions step, the annotations come with a job summary.
@@ -515,6 +592,10 @@ fn scan(args: ScanArgs) -> i32 {
                 Path::new(&summary).display()
             ));
         }
+    }
+    if args.verbose {
+        report.timings.add_reporting(reporting.elapsed());
+        eprint!("{}", report.timings);
     }
     code
 }
@@ -769,7 +850,10 @@ fn registry(command: RegistryCommand) -> i32 {
                 );
             }
             for refused in &report.refused {
-                eprintln!("error: registry {registry}: {refused}");
+                eprintln!(
+                    "{} registry {registry}: {refused}",
+                    terminal::label("1;31", "error:")
+                );
             }
             println!(
                 "verified {} of {} plugins ({} revoked)",
@@ -897,6 +981,55 @@ fn place(file: Option<&str>, line: Option<u32>) -> String {
     }
 }
 
+fn init(args: &InitArgs) -> i32 {
+    use palisade::init::{self, InitOptions, Outcome};
+    let cache = args
+        .cache_dir
+        .clone()
+        .or_else(palisade::engine::CompileCache::default_dir)
+        .map(palisade::engine::CompileCache::new);
+    let packs = match init::builtin_rules(cache) {
+        Ok(packs) => packs,
+        Err(e) => return fail(e),
+    };
+    let options = InitOptions {
+        force: args.force,
+        github: args.github,
+        gitlab: args.gitlab,
+        pre_commit: args.pre_commit,
+    };
+    let written = match init::init(&args.dir, &packs, options) {
+        Ok(written) => written,
+        Err(e) => return fail(e),
+    };
+    if args.quiet {
+        return 0;
+    }
+    for file in &written {
+        let what = match file.outcome {
+            Outcome::Created => "wrote",
+            Outcome::Replaced => "replaced",
+            Outcome::Extended => "added the palisade hook to",
+            Outcome::Unchanged => "already runs palisade:",
+        };
+        let path = file.path.strip_prefix(".").unwrap_or(&file.path);
+        println!("{what} {}", path.display());
+    }
+    let gitlab_ci = args.dir.join(".gitlab-ci.yml");
+    if args.gitlab {
+        let include = format!("include:\n  - local: {}", init::GITLAB_JOB);
+        let included =
+            std::fs::read_to_string(&gitlab_ci).is_ok_and(|text| text.contains(init::GITLAB_JOB));
+        if !included {
+            println!("\nto run it, add to {}:\n{include}", gitlab_ci.display());
+        }
+    }
+    if args.pre_commit {
+        println!("\nto run the hook before each commit: pre-commit install");
+    }
+    0
+}
+
 fn lock(args: &PluginArgs) -> i32 {
     match args.scan(Vec::new()).lock() {
         Ok((path, lock)) => {
@@ -913,7 +1046,7 @@ fn lock(args: &PluginArgs) -> i32 {
         }
         Err(errors) => {
             for e in errors {
-                eprintln!("error: {e}");
+                eprintln!("{} {e}", terminal::label("1;31", "error:"));
             }
             2
         }
@@ -1014,15 +1147,11 @@ fn repository_root(start: &Path, fallback: &Path) -> PathBuf {
         .map_or_else(|| fallback.to_path_buf(), Path::to_path_buf)
 }
 
-fn render(report: &ScanReport, format: Format, context: &Context, to_terminal: bool) -> String {
+fn render(report: &ScanReport, format: Format, context: &Context, style: Style) -> String {
     let source = |file: &str| std::fs::read_to_string(file).ok();
     match format {
         Format::Json => report::json(report),
-        Format::Text => {
-            let color = to_terminal && std::env::var_os("NO_COLOR").is_none();
-            let style = if color { Style::Color } else { Style::Plain };
-            report::text(report, style, source)
-        }
+        Format::Text => report::text(report, style, source),
         Format::Sarif => report::sarif(report, context, source),
         Format::Junit => report::junit(report, context),
         Format::Github => report::github(report),
@@ -1117,7 +1246,7 @@ fn report_load_errors(session: &palisade::Session) -> i32 {
             .as_deref()
             .map(|p| format!("plugin `{p}`: "))
             .unwrap_or_default();
-        eprintln!("error: {place}{}", e.message);
+        eprintln!("{} {place}{}", terminal::label("1;31", "error:"), e.message);
     }
     if session.errors().is_empty() { 0 } else { 2 }
 }

@@ -15,6 +15,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use palisade_normalize::image::{ImageOptions, PlatformChoice};
 use palisade_normalize::{Diagnostic, Resource};
@@ -30,6 +31,7 @@ use crate::findings::exceptions::{self, Exceptions};
 use crate::findings::{Enforcement, Finding, Override, Severity};
 use crate::image::RegistryOptions;
 use crate::packs;
+use crate::progress::{CacheCounts, Progress, ProgressSink, Stage, Timings};
 use crate::registry::{self, Lockfile, Manifest, RegistryClient, RegistryError};
 
 /// A problem that made the scan incomplete: a bad input file, a failing plugin, a config issue.
@@ -138,6 +140,8 @@ pub struct ScanReport {
     pub logs: Vec<PluginLogLine>,
     /// Soft-mandatory rules overridden for this run.
     pub overrides: Vec<Override>,
+    /// How long each stage took; not part of any report format, which must be deterministic.
+    pub timings: Timings,
 }
 
 /// One line a plugin logged during the scan.
@@ -204,6 +208,7 @@ pub struct Scan {
     overrides: Vec<Override>,
     baseline: Option<Arc<Baseline>>,
     today: Option<Date>,
+    progress: ProgressSink,
 }
 
 impl Scan {
@@ -273,6 +278,12 @@ impl Scan {
             rule: rule.into(),
             reason: reason.into(),
         });
+        self
+    }
+
+    /// Reports the scan's progress (plugins loaded, files read, plugins run) to `progress`.
+    pub fn progress(mut self, progress: Arc<dyn Progress>) -> Scan {
+        self.progress = ProgressSink::new(progress);
         self
     }
 
@@ -429,6 +440,7 @@ impl Scan {
 
     /// Loads the config and plugins without scanning anything.
     pub fn load(&self) -> Result<Session, ConfigError> {
+        let started = Instant::now();
         let config = self.read_config()?;
         let cache = if self.no_cache {
             None
@@ -463,6 +475,9 @@ impl Scan {
                 Err(e) => refused.push(e),
             }
         }
+        let configured = started.elapsed();
+        let progress = &self.progress;
+        progress.start(Stage::Loading, sources.len() as u64);
 
         let loaded: Vec<Result<Plugin, ScanError>> = sources
             .into_par_iter()
@@ -491,8 +506,17 @@ impl Scan {
                 }
                 Ok(plugin)
             })
+            .inspect(|_| progress.advance(Stage::Loading, 1))
             .chain(refused.into_par_iter().map(Err))
             .collect();
+        progress.finish(Stage::Loading);
+        let (hits, misses) = engine.cache_counts();
+        let timings = Timings {
+            config: configured,
+            plugins: started.elapsed() - configured,
+            compile_cache: CacheCounts { hits, misses },
+            ..Timings::default()
+        };
 
         let mut session = Session {
             engine,
@@ -505,6 +529,8 @@ impl Scan {
             today: self
                 .today
                 .unwrap_or_else(|| time::OffsetDateTime::now_utc().date()),
+            progress: self.progress.clone(),
+            timings,
         };
         for result in loaded {
             match result {
@@ -521,6 +547,7 @@ impl Scan {
         }
         session.check_rule_ids();
         session.apply_overrides(&self.overrides);
+        session.timings.plugins = started.elapsed() - configured;
         Ok(session)
     }
 
@@ -595,6 +622,9 @@ pub struct Session {
     overrides: Vec<Override>,
     baseline: Option<Arc<Baseline>>,
     today: Date,
+    progress: ProgressSink,
+    /// What loading took; each scan's report starts from these.
+    timings: Timings,
 }
 
 impl Session {
@@ -695,7 +725,10 @@ impl Session {
 
     /// Scans files, directories and container images with the loaded plugins.
     pub fn scan_inputs(&self, inputs: &Inputs) -> ScanReport {
+        let started = Instant::now();
+        let mut timings = self.timings.clone();
         let discovered = discover(&inputs.paths);
+        timings.discovery = started.elapsed();
         let mut errors = self.errors.clone();
         errors.extend(discovered.diagnostics.into_iter().map(ScanError::from));
 
@@ -713,7 +746,21 @@ impl Session {
             options: &image_options,
             registry: &inputs.registry,
         }));
-        let outputs: Vec<Normalization> = jobs.par_iter().map(|job| job.run(&limits)).collect();
+        let progress = &self.progress;
+        let normalizing = Instant::now();
+        progress.start(
+            Stage::Normalizing,
+            jobs.iter().map(Job::inputs).sum::<usize>() as u64,
+        );
+        let outputs: Vec<Normalization> = jobs
+            .par_iter()
+            .map(|job| {
+                let output = job.run(&limits);
+                progress.advance(Stage::Normalizing, job.inputs() as u64);
+                output
+            })
+            .collect();
+        progress.finish(Stage::Normalizing);
         // A directory some root module in this scan follows as a local module is read through
         // that root (its resources get the `module.<name>.` prefix), not as a root of its own.
         let followed: HashSet<PathBuf> = outputs
@@ -757,15 +804,28 @@ impl Session {
             })
             .collect();
 
+        timings.normalization = normalizing.elapsed();
+
         let rules = self.rules();
-        let outcomes: Vec<(Vec<Finding>, Vec<ScanError>, Vec<PluginLogLine>)> = self
+        let evaluating = Instant::now();
+        progress.start(Stage::Evaluating, self.plugins.len() as u64);
+        let outcomes: Vec<(Outcome, Duration)> = self
             .plugins
             .par_iter()
-            .map(|plugin| self.evaluate(plugin, &resources, &units, &attributes))
+            .map(|plugin| {
+                let run = Instant::now();
+                let outcome = self.evaluate(plugin, &resources, &units, &attributes);
+                progress.advance(Stage::Evaluating, 1);
+                (outcome, run.elapsed())
+            })
             .collect();
+        progress.finish(Stage::Evaluating);
+        timings.evaluation = evaluating.elapsed();
+        let collecting = Instant::now();
         let mut findings = Vec::new();
         let mut logs = Vec::new();
-        for (f, e, l) in outcomes {
+        for (plugin, ((f, e, l), took)) in self.plugins.iter().zip(outcomes) {
+            timings.per_plugin.push((plugin.label().to_string(), took));
             findings.extend(f);
             errors.extend(e);
             logs.extend(l);
@@ -807,6 +867,8 @@ impl Session {
             errors: errors.len(),
             fail_on: self.fail_on(),
         };
+        timings.findings = collecting.elapsed();
+        timings.total = timings.config + timings.plugins + started.elapsed();
         ScanReport {
             findings,
             errors,
@@ -815,6 +877,7 @@ impl Session {
             rules,
             logs,
             overrides: self.overrides.clone(),
+            timings,
         }
     }
 
@@ -824,7 +887,7 @@ impl Session {
         resources: &[Resource],
         units: &[Option<usize>],
         attributes: &[String],
-    ) -> (Vec<Finding>, Vec<ScanError>, Vec<PluginLogLine>) {
+    ) -> Outcome {
         let enabled: HashMap<&str, &RuleInfo> = plugin
             .info()
             .rules
@@ -944,6 +1007,9 @@ impl Session {
     }
 }
 
+/// What one plugin's run gave: findings, errors, log lines.
+type Outcome = (Vec<Finding>, Vec<ScanError>, Vec<PluginLogLine>);
+
 /// One unit of normalization.
 enum Job<'a> {
     /// A file normalized on its own.
@@ -1017,6 +1083,14 @@ fn jobs(files: &[SourceFile]) -> Vec<Job<'_>> {
 }
 
 impl Job<'_> {
+    /// How many input files or images the job reads, for progress.
+    fn inputs(&self) -> usize {
+        match self {
+            Job::File(_) | Job::Image { .. } => 1,
+            Job::Terraform { files, .. } => *files,
+        }
+    }
+
     fn run(&self, limits: &palisade_normalize::Limits) -> Normalization {
         match self {
             Job::File(file) => {

@@ -14,6 +14,7 @@ mod sandbox;
 use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, PoisonError};
 use std::time::Duration;
 
@@ -305,6 +306,9 @@ struct EngineInner {
     linker: Linker<Sandbox>,
     cache: Option<CompileCache>,
     engine_key: String,
+    /// Components loaded from the compile cache, and compiled with a cache in use.
+    cache_hits: AtomicUsize,
+    cache_misses: AtomicUsize,
 }
 
 impl Drop for EngineInner {
@@ -349,6 +353,8 @@ impl Engine {
                 linker,
                 cache,
                 engine_key,
+                cache_hits: AtomicUsize::new(0),
+                cache_misses: AtomicUsize::new(0),
             }),
         })
     }
@@ -356,6 +362,15 @@ impl Engine {
     /// The compile cache in use, if any.
     pub fn cache(&self) -> Option<&CompileCache> {
         self.inner.cache.as_ref()
+    }
+
+    /// How many components so far came from the compile cache (hits) and were compiled while
+    /// a cache was in use (misses).
+    pub fn cache_counts(&self) -> (usize, usize) {
+        (
+            self.inner.cache_hits.load(Ordering::Relaxed),
+            self.inner.cache_misses.load(Ordering::Relaxed),
+        )
     }
 
     /// Compiles (or loads from the cache) a component, checks it is a Palisade plugin the
@@ -546,8 +561,12 @@ impl Engine {
             // and engine: its sha256 checksum was verified above, and wasmtime itself rejects
             // code compiled by another version or with other settings.
             if let Ok(component) = unsafe { Component::deserialize(engine, &payload) } {
+                self.inner.cache_hits.fetch_add(1, Ordering::Relaxed);
                 return Ok(component);
             }
+        }
+        if cached.is_some() {
+            self.inner.cache_misses.fetch_add(1, Ordering::Relaxed);
         }
         let component = Component::new(engine, wasm)
             .map_err(|e| format!("not a valid WebAssembly component: {}", root_cause(&e)))?;
