@@ -22,7 +22,7 @@ pub mod scan;
 pub use config::{Config, ConfigError};
 pub use findings::{Finding, Severity};
 pub use palisade_normalize as normalize;
+pub use progress::{Progress, Stage, Timings};
 pub use scan::{
     Inputs, LoadedRule, PluginLogLine, Scan, ScanError, ScanReport, ScanWarning, Session, Summary,
 };
-pub use progress::{Progress, Stage, Timings};

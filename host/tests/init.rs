@@ -97,13 +97,10 @@ fn init_writes_a_commented_config_listing_every_builtin_rule_that_parses() {
         assert!(config.contains(section), "missing {section}");
     }
 
-    // Every example, uncommented, is a real setting: the file is valid TOML, and valid config
-    // once the waivers (whose section another part of the config owns) are left out.
+    // Every example, uncommented, is a real setting: the file is a valid config.
     let all = uncommented(&config);
-    toml::from_str::<toml::Table>(&all).unwrap_or_else(|e| panic!("{e}\n{all}"));
-    let (before, after) = all.split_once("[[waivers]]").expect("a waiver example");
-    let after = &after[after.find("\n\n").expect("the waiver ends")..];
-    let parsed = Config::parse(&format!("{before}{after}")).expect("the uncommented config");
+    let parsed = Config::parse(&all).unwrap_or_else(|e| panic!("{e}\n{all}"));
+    assert_eq!(parsed.waivers.len(), 1);
     assert_eq!(parsed.fail_on, Some(palisade::Severity::Low));
     assert!(
         parsed.rules.len() == listed.len(),
@@ -514,6 +511,16 @@ fn the_action_scan_step_passes_its_inputs_and_records_the_exit_code() {
         run_action_scan(&[("paths", "deploy other"), ("format", "json")], dir.path());
     assert!(ok);
     assert_eq!(outputs, "exit-code=1\n");
+    // The SARIF report the next step uploads is there, with the finding.
+    let sarif = std::fs::read_to_string(dir.path().join("palisade.sarif")).expect("the SARIF");
+    let sarif: serde_json::Value = serde_json::from_str(&sarif).expect("JSON");
+    let results = sarif["runs"][0]["results"].as_array().expect("results");
+    assert!(
+        results
+            .iter()
+            .any(|r| r["ruleId"] == "k8s/privileged-container"),
+        "{results:?}"
+    );
     // Paths, extra args and the threshold reach palisade.
     let (_, outputs) = run_action_scan(&[("paths", "other"), ("format", "json")], dir.path());
     assert_eq!(outputs, "exit-code=0\n");
