@@ -322,6 +322,17 @@ struct ScanArgs {
     #[arg(long = "reason", value_name = "TEXT")]
     reasons: Vec<String>,
 
+    /// Report only findings on files and lines changed since this git revision: a commit,
+    /// branch or tag of the repository holding the first PATH (e.g. `origin/main`, `HEAD~1`).
+    ///
+    /// REF's tree is compared with the working tree, so uncommitted edits count. Changed are:
+    /// added and modified lines, the lines either side of a deletion, and every line of a file
+    /// REF lacks (new, untracked, or renamed with edits; a file moved unchanged has none).
+    /// Every resource is still evaluated; findings elsewhere are counted as `outside_diff`.
+    /// Image findings are always reported.
+    #[arg(long, value_name = "REF")]
+    diff_base: Option<String>,
+
     /// Print what plugins logged to stderr.
     #[arg(long, short)]
     verbose: bool,
@@ -404,6 +415,9 @@ fn scan(args: ScanArgs) -> i32 {
     }
     for (rule, reason) in args.overrides.iter().zip(&args.reasons) {
         scan = scan.override_rule(rule, reason);
+    }
+    if let Some(rev) = &args.diff_base {
+        scan = scan.diff_base(rev);
     }
     let report = match scan.run() {
         Ok(r) => r,

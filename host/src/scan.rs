@@ -24,6 +24,7 @@ use serde::Serialize;
 use crate::config::{Config, ConfigError, DataDirGrant};
 use crate::discover::{SourceFile, discover};
 use crate::engine::{CompileCache, DataDir, Engine, Input, Plugin, RuleInfo};
+use crate::findings::diff::DiffBase;
 use crate::findings::{Enforcement, Finding, Override, Severity};
 use crate::image::RegistryOptions;
 use crate::packs;
@@ -89,6 +90,10 @@ pub struct Summary {
     pub findings: usize,
     /// Findings reported but kept from counting by a suppression, waiver or the baseline.
     pub suppressed: usize,
+    /// With `--diff-base`: findings on lines not changed since the base, left out of the
+    /// report.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outside_diff: Option<usize>,
     /// Findings that count, per severity (every severity present, zeros included).
     pub by_severity: BTreeMap<Severity, usize>,
     pub errors: usize,
@@ -133,6 +138,18 @@ pub struct PluginLogLine {
     pub message: String,
 }
 
+impl Summary {
+    /// Counts the findings that count, per severity, and those suppressed.
+    pub fn count(&mut self, findings: &[Finding]) {
+        self.by_severity = Severity::ALL.into_iter().map(|s| (s, 0)).collect();
+        for f in findings.iter().filter(|f| f.is_active()) {
+            *self.by_severity.entry(f.severity).or_default() += 1;
+        }
+        self.findings = findings.iter().filter(|f| f.is_active()).count();
+        self.suppressed = findings.len() - self.findings;
+    }
+}
+
 impl ScanReport {
     /// 2 when anything went wrong, else 1 when a finding is at or above the threshold, else 0.
     pub fn exit_code(&self) -> i32 {
@@ -169,6 +186,8 @@ pub struct Inputs {
     pub image_options: ImageOptions,
     /// How images in registries are pulled.
     pub registry: RegistryOptions,
+    /// Report only findings on what changed since this git revision.
+    pub diff_base: Option<DiffBase>,
 }
 
 /// A configured scan. Build it, then [`run`](Scan::run) it.
@@ -186,6 +205,7 @@ pub struct Scan {
     offline: bool,
     fail_on: Option<Severity>,
     overrides: Vec<Override>,
+    diff_base: Option<String>,
 }
 
 impl Scan {
@@ -255,6 +275,13 @@ impl Scan {
             rule: rule.into(),
             reason: reason.into(),
         });
+        self
+    }
+
+    /// Reports only findings on files and lines changed since this git revision (a commit,
+    /// branch or tag of the repository holding the first path); see [`DiffBase`].
+    pub fn diff_base(mut self, rev: impl Into<String>) -> Scan {
+        self.diff_base = Some(rev.into());
         self
     }
 
@@ -491,6 +518,14 @@ impl Scan {
     /// Loads everything and scans the paths and images (the current directory when given
     /// neither).
     pub fn run(&self) -> Result<ScanReport, ConfigError> {
+        // A base that cannot be read fails before any plugin is loaded.
+        let base = match &self.diff_base {
+            Some(rev) => {
+                let root = self.paths.first().map_or(Path::new("."), PathBuf::as_path);
+                Some(DiffBase::open(rev, root)?)
+            }
+            None => None,
+        };
         let session = self.load()?;
         let paths = if self.paths.is_empty() && self.images.is_empty() {
             vec![PathBuf::from(".")]
@@ -502,6 +537,7 @@ impl Scan {
             images: self.images.clone(),
             image_options: self.image_options.clone(),
             registry: self.registry.clone(),
+            diff_base: base,
         }))
     }
 }
@@ -734,28 +770,26 @@ impl Session {
         }
         findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
         findings.dedup();
+        let outside_diff = inputs
+            .diff_base
+            .as_ref()
+            .map(|base| restrict_to_diff(base, &mut findings, &resources, &mut errors));
         errors.sort();
         errors.dedup();
 
-        let mut by_severity: BTreeMap<Severity, usize> =
-            Severity::ALL.into_iter().map(|s| (s, 0)).collect();
-        for f in findings.iter().filter(|f| f.is_active()) {
-            *by_severity.entry(f.severity).or_default() += 1;
-        }
-        let active = findings.iter().filter(|f| f.is_active()).count();
-        let summary = Summary {
+        let mut summary = Summary {
             files,
             images,
             skipped_files: discovered.skipped.len(),
             resources: resources.len(),
             plugins: self.plugins.len(),
             rules: rules.values().filter(|r| r.enabled).count(),
-            findings: active,
-            suppressed: findings.len() - active,
-            by_severity,
             errors: errors.len(),
             fail_on: self.fail_on(),
+            outside_diff,
+            ..Summary::default()
         };
+        summary.count(&findings);
         ScanReport {
             findings,
             errors,
@@ -890,6 +924,39 @@ impl Session {
         }
         (findings, errors, logs)
     }
+}
+
+/// Drops the findings outside the change since `base` (see [`DiffBase`]); returns how many.
+/// A file whose change cannot be worked out keeps its findings and is reported as an error.
+fn restrict_to_diff(
+    base: &DiffBase,
+    findings: &mut Vec<Finding>,
+    resources: &[Resource],
+    errors: &mut Vec<ScanError>,
+) -> usize {
+    let extents: HashMap<(&str, &str), (u32, u32)> = resources
+        .iter()
+        .map(|r| ((r.file.as_str(), r.id.as_str()), (r.line, r.end_line)))
+        .collect();
+    let restriction = base.retain_changed(findings, |f| {
+        let (start, end) = extents
+            .get(&(f.file.as_str(), f.resource.as_str()))
+            .copied()
+            .unwrap_or((f.resource_line, f.resource_line));
+        start..=end.max(start)
+    });
+    errors.extend(
+        restriction
+            .problems
+            .into_iter()
+            .map(|(file, reason)| ScanError {
+                file: Some(file),
+                line: None,
+                plugin: None,
+                message: format!("--diff-base {}: {reason}", base.rev()),
+            }),
+    );
+    restriction.outside
 }
 
 /// One unit of normalization.

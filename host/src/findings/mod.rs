@@ -2,6 +2,8 @@
 //! makes of it — how its rule is enforced, and whether a suppression, a waiver or the baseline
 //! keeps it from counting.
 
+pub mod diff;
+
 use std::fmt;
 use std::str::FromStr;
 
