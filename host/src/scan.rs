@@ -497,9 +497,11 @@ impl Scan {
             fail_on: self.fail_on,
             overrides: Vec::new(),
         };
+        let mut declared = Declared::default();
         for result in loaded {
             match result {
                 Ok(mut plugin) => {
+                    declared.note(&plugin);
                     let name = plugin.info().name.clone();
                     if !session.config.pack_enabled(&name) {
                         continue;
@@ -511,6 +513,7 @@ impl Scan {
             }
         }
         session.check_rule_ids();
+        session.check_config_names(&declared);
         session.apply_overrides(&self.overrides);
         Ok(session)
     }
@@ -581,6 +584,21 @@ fn data_dir_grant(
             name: requested.clone(),
             host_path: base.join(&grant.path),
         })),
+    }
+}
+
+/// The packs and rules every loaded plugin declares, those `palisade.toml` disables included.
+#[derive(Default)]
+struct Declared {
+    packs: std::collections::BTreeSet<String>,
+    rules: HashSet<String>,
+}
+
+impl Declared {
+    fn note(&mut self, plugin: &Plugin) {
+        self.packs.insert(plugin.info().name.clone());
+        self.rules
+            .extend(plugin.info().rules.iter().map(|r| r.id.clone()));
     }
 }
 
@@ -665,6 +683,49 @@ impl Session {
         }
         self.overrides.sort();
         self.overrides.dedup();
+    }
+
+    /// A `[packs.X]` or `[rules."Y"]` naming nothing loaded would silently leave a gate or a
+    /// severity unenforced (a typo, a renamed rule): each is an error naming the section.
+    fn check_config_names(&mut self, declared: &Declared) {
+        // A plugin that failed to load declares nothing; its error already stops the scan.
+        if !self.errors.is_empty() {
+            return;
+        }
+        let file = self.config.path.as_ref().map(|p| p.display().to_string());
+        let unknown_packs = self
+            .config
+            .packs
+            .keys()
+            .filter(|p| !declared.packs.contains(*p));
+        let unknown_rules = self
+            .config
+            .rules
+            .keys()
+            .filter(|r| !declared.rules.contains(*r));
+        let mut errors: Vec<ScanError> = unknown_packs
+            .map(|pack| {
+                format!(
+                    "[packs.{pack}]: no loaded pack is called `{pack}` (loaded: {})",
+                    declared
+                        .packs
+                        .iter()
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            })
+            .chain(unknown_rules.map(|rule| {
+                format!("[rules.\"{rule}\"]: no loaded rule has this id (see `palisade rules`)")
+            }))
+            .map(|message| ScanError {
+                file: file.clone(),
+                line: None,
+                plugin: None,
+                message,
+            })
+            .collect();
+        self.errors.append(&mut errors);
     }
 
     fn check_rule_ids(&mut self) {
