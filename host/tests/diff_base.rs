@@ -162,6 +162,16 @@ fn a_branch_name_compares_with_the_branch_and_committed_changes_count() {
     let (code, report, stderr) = scan_json(&["deploy", "--diff-base", "base"], repo.path());
     assert_eq!(code, 1, "{stderr}");
     assert_only_the_change(&report, "deploy/");
+    // An annotated tag and a relative revision name the same commit.
+    git(
+        repo.path(),
+        &["tag", "-a", "v1.0.0", "-m", "release", "base"],
+    );
+    for rev in ["v1.0.0", "HEAD~1"] {
+        let (code, report, stderr) = scan_json(&["deploy", "--diff-base", rev], repo.path());
+        assert_eq!(code, 1, "{rev}: {stderr}");
+        assert_only_the_change(&report, "deploy/");
+    }
 
     // Against HEAD the committed change is no change at all.
     let (code, report, stderr) = scan_json(&["deploy", "--diff-base", "HEAD"], repo.path());
@@ -337,4 +347,18 @@ fn copy_dir(from: &Path, to: &Path) {
             std::fs::copy(entry.path(), target).expect("copy");
         }
     }
+}
+
+#[test]
+fn a_revision_that_is_not_a_commit_is_refused() {
+    let repo = changed_repository();
+    // A subtree would otherwise be compared as if it were the repository's root.
+    palisade()
+        .current_dir(repo.path())
+        .args(["scan", "deploy", "--diff-base", "HEAD:deploy"])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains(
+            "--diff-base HEAD:deploy: it names no commit",
+        ));
 }

@@ -41,9 +41,9 @@ pub enum DiffBaseError {
         path: PathBuf,
         reason: String,
     },
-    /// REF resolves, but to something without a tree (e.g. a blob).
+    /// REF resolves, but not to a commit (e.g. to a tree or a blob).
     #[error("--diff-base {rev}: {reason}")]
-    NoTree { rev: String, reason: String },
+    NoCommit { rev: String, reason: String },
 }
 
 /// A git revision's tree, to compare the scanned files with.
@@ -150,14 +150,19 @@ impl DiffBase {
                 path: workdir.clone(),
                 reason: e.to_string(),
             })?;
+        // A commit, not any tree: `HEAD:deploy` would be compared as if it were the root.
+        let no_commit = |reason: String| DiffBaseError::NoCommit {
+            rev: rev.to_string(),
+            reason: format!("it names no commit: {reason}"),
+        };
         let tree = id
             .object()
-            .and_then(|o| o.peel_to_tree())
-            .map_err(|e| DiffBaseError::NoTree {
-                rev: rev.to_string(),
-                reason: format!("it names no commit or tree: {e}"),
-            })?
-            .id;
+            .map_err(|e| no_commit(e.to_string()))?
+            .peel_to_commit()
+            .map_err(|e| no_commit(e.to_string()))?
+            .tree_id()
+            .map_err(|e| no_commit(e.to_string()))?
+            .detach();
         Ok(DiffBase {
             rev: rev.to_string(),
             repo: repo.into_sync(),
