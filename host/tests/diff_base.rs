@@ -362,3 +362,15 @@ fn a_revision_that_is_not_a_commit_is_refused() {
             "--diff-base HEAD:deploy: it names no commit",
         ));
 }
+
+#[test]
+fn a_missing_scan_path_is_reported_as_such_and_the_repository_is_still_found() {
+    let repo = changed_repository();
+    let (code, report, stderr) = scan_json(
+        &["deploy/gone.yaml", "deploy", "--diff-base", "HEAD"],
+        repo.path(),
+    );
+    assert_eq!(code, 2, "{stderr}");
+    assert_eq!(report["errors"][0]["file"], "deploy/gone.yaml");
+    assert!(report["summary"]["outside_diff"].as_u64() > Some(0));
+}

@@ -123,14 +123,13 @@ impl DiffBase {
             path: start.to_path_buf(),
             reason: format!("cannot read the current directory: {e}"),
         })?;
+        // The nearest directory that exists: a missing scan path is the scan's error to report.
         let absolute = cwd.join(start);
-        let dir = if absolute.is_file() {
-            absolute
-                .parent()
-                .map_or(absolute.clone(), Path::to_path_buf)
-        } else {
-            absolute.clone()
-        };
+        let dir = absolute
+            .ancestors()
+            .find(|dir| dir.is_dir())
+            .unwrap_or(&cwd)
+            .to_path_buf();
         let repo = gix::discover(&dir).map_err(|e| DiffBaseError::NotARepository {
             rev: rev.to_string(),
             path: start.to_path_buf(),
