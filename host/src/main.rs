@@ -822,8 +822,8 @@ fn rules(args: &PluginArgs) -> i32 {
         .unwrap_or(5)
         .max(5);
     println!(
-        "{:<id_width$}  {:<8}  {:<plugin_width$}  {:<title_width$}  KINDS",
-        "RULE", "SEVERITY", "PLUGIN", "TITLE"
+        "{:<id_width$}  {:<8}  {:<14}  {:<plugin_width$}  {:<title_width$}  KINDS",
+        "RULE", "SEVERITY", "ENFORCEMENT", "PLUGIN", "TITLE"
     );
     for (id, rule) in &rules {
         let severity = if rule.enabled {
@@ -832,7 +832,8 @@ fn rules(args: &PluginArgs) -> i32 {
             "off".to_string()
         };
         println!(
-            "{id:<id_width$}  {severity:<8}  {:<plugin_width$}  {:<title_width$}  {}",
+            "{id:<id_width$}  {severity:<8}  {:<14}  {:<plugin_width$}  {:<title_width$}  {}",
+            rule.enforcement,
             rule.plugin,
             rule.rule.title,
             kinds_summary(&rule.rule.kinds)
@@ -855,8 +856,9 @@ fn explain(id: &str, args: &PluginArgs) -> i32 {
     let r = &rule.rule;
     println!("{} — {}\n", r.id, r.title);
     println!(
-        "severity: {}   pack: {}   kinds: {}",
+        "severity: {}   enforcement: {}   pack: {}   kinds: {}",
         rule.effective_severity,
+        rule.enforcement,
         rule.plugin,
         r.kinds.join(", ")
     );

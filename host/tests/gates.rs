@@ -296,3 +296,57 @@ fn a_gate_naming_no_loaded_rule_or_pack_is_an_error_not_silently_ignored() {
     let (code, report) = scan(&project(LATEST_TAG, Some(disabled)), &[]);
     assert_eq!(code, 0, "{report:#}");
 }
+
+#[test]
+fn rules_and_explain_show_the_severity_and_enforcement_the_config_sets() {
+    let dir = project(
+        LATEST_TAG,
+        Some(
+            "[packs.kubernetes]\nenforcement = \"hard-mandatory\"\n\
+             [rules.\"k8s/image-latest-tag\"]\nseverity = \"high\"\nenforcement = \"advisory\"\n",
+        ),
+    );
+    let config = dir.path().join("palisade.toml");
+    let output = palisade()
+        .args(["rules", "--config"])
+        .arg(&config)
+        .output()
+        .expect("palisade runs");
+    assert!(output.status.success());
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let row = |rule: &str| -> Vec<String> {
+        stdout
+            .lines()
+            .find(|l| l.starts_with(&format!("{rule} ")))
+            .unwrap_or_else(|| panic!("{rule} is listed:\n{stdout}"))
+            .split_whitespace()
+            .take(3)
+            .map(str::to_string)
+            .collect()
+    };
+    assert!(
+        stdout.starts_with("RULE")
+            && stdout
+                .lines()
+                .next()
+                .is_some_and(|h| h.contains("ENFORCEMENT"))
+    );
+    assert_eq!(row(RULE), [RULE, "high", "advisory"]);
+    assert_eq!(
+        row("k8s/privileged-container"),
+        ["k8s/privileged-container", "critical", "hard-mandatory"]
+    );
+    assert_eq!(
+        row("docker/run-as-root")[2],
+        "soft-mandatory",
+        "other packs keep the default"
+    );
+    palisade()
+        .args(["explain", RULE, "--config"])
+        .arg(&config)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "severity: high   enforcement: advisory   pack: kubernetes",
+        ));
+}
