@@ -138,18 +138,6 @@ pub struct PluginLogLine {
     pub message: String,
 }
 
-impl Summary {
-    /// Counts the findings that count, per severity, and those suppressed.
-    pub fn count(&mut self, findings: &[Finding]) {
-        self.by_severity = Severity::ALL.into_iter().map(|s| (s, 0)).collect();
-        for f in findings.iter().filter(|f| f.is_active()) {
-            *self.by_severity.entry(f.severity).or_default() += 1;
-        }
-        self.findings = findings.iter().filter(|f| f.is_active()).count();
-        self.suppressed = findings.len() - self.findings;
-    }
-}
-
 impl ScanReport {
     /// 2 when anything went wrong, else 1 when a finding is at or above the threshold, else 0.
     pub fn exit_code(&self) -> i32 {
@@ -838,19 +826,26 @@ impl Session {
         errors.sort();
         errors.dedup();
 
-        let mut summary = Summary {
+        let mut by_severity: BTreeMap<Severity, usize> =
+            Severity::ALL.into_iter().map(|s| (s, 0)).collect();
+        for f in findings.iter().filter(|f| f.is_active()) {
+            *by_severity.entry(f.severity).or_default() += 1;
+        }
+        let active = findings.iter().filter(|f| f.is_active()).count();
+        let summary = Summary {
             files,
             images,
             skipped_files: discovered.skipped.len(),
             resources: resources.len(),
             plugins: self.plugins.len(),
             rules: rules.values().filter(|r| r.enabled).count(),
+            findings: active,
+            suppressed: findings.len() - active,
+            outside_diff,
+            by_severity,
             errors: errors.len(),
             fail_on: self.fail_on(),
-            outside_diff,
-            ..Summary::default()
         };
-        summary.count(&findings);
         ScanReport {
             findings,
             errors,
