@@ -212,6 +212,9 @@ pub enum ConfigError {
     /// The WebAssembly engine could not start (not a config problem, but as fatal).
     #[error("cannot start the WebAssembly engine: {0}")]
     Engine(String),
+    /// `--diff-base` names no usable git revision (as fatal: the report would mean nothing).
+    #[error(transparent)]
+    DiffBase(#[from] crate::findings::diff::DiffBaseError),
 }
 
 impl Config {

@@ -407,6 +407,17 @@ struct ScanArgs {
     #[arg(long, value_name = "FILE")]
     baseline: Option<PathBuf>,
 
+    /// Report only findings on files and lines changed since this git revision: a commit,
+    /// branch or tag of the repository holding the first PATH (e.g. `origin/main`, `HEAD~1`).
+    ///
+    /// REF's tree is compared with the working tree, so uncommitted edits count. Changed are:
+    /// added and modified lines, the lines either side of a deletion, and every line of a file
+    /// REF lacks (new, untracked, or renamed with edits; a file moved unchanged has none).
+    /// Every resource is still evaluated; findings elsewhere are counted as `outside_diff`.
+    /// Image findings are always reported.
+    #[arg(long, value_name = "REF")]
+    diff_base: Option<String>,
+
     /// Print what plugins logged, and how long each stage of the scan took, to stderr.
     #[arg(long, short)]
     verbose: bool,
@@ -508,6 +519,9 @@ fn scan(args: ScanArgs, color: ColorChoice) -> i32 {
             Ok(baseline) => scan = scan.baseline(baseline),
             Err(e) => return fail(e),
         }
+    }
+    if let Some(rev) = &args.diff_base {
+        scan = scan.diff_base(rev);
     }
     let started = time::OffsetDateTime::now_utc();
     let clock = std::time::Instant::now();
@@ -1191,8 +1205,8 @@ fn rules(args: &PluginArgs) -> i32 {
         .unwrap_or(5)
         .max(5);
     println!(
-        "{:<id_width$}  {:<8}  {:<plugin_width$}  {:<title_width$}  KINDS",
-        "RULE", "SEVERITY", "PLUGIN", "TITLE"
+        "{:<id_width$}  {:<8}  {:<14}  {:<plugin_width$}  {:<title_width$}  KINDS",
+        "RULE", "SEVERITY", "ENFORCEMENT", "PLUGIN", "TITLE"
     );
     for (id, rule) in &rules {
         let severity = if rule.enabled {
@@ -1201,7 +1215,8 @@ fn rules(args: &PluginArgs) -> i32 {
             "off".to_string()
         };
         println!(
-            "{id:<id_width$}  {severity:<8}  {:<plugin_width$}  {:<title_width$}  {}",
+            "{id:<id_width$}  {severity:<8}  {:<14}  {:<plugin_width$}  {:<title_width$}  {}",
+            rule.enforcement,
             rule.plugin,
             rule.rule.title,
             kinds_summary(&rule.rule.kinds)
@@ -1224,8 +1239,9 @@ fn explain(id: &str, args: &PluginArgs) -> i32 {
     let r = &rule.rule;
     println!("{} — {}\n", r.id, r.title);
     println!(
-        "severity: {}   pack: {}   kinds: {}",
+        "severity: {}   enforcement: {}   pack: {}   kinds: {}",
         rule.effective_severity,
+        rule.enforcement,
         rule.plugin,
         r.kinds.join(", ")
     );

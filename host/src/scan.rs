@@ -28,6 +28,7 @@ use crate::discover::{SourceFile, discover};
 use crate::engine::{CompileCache, DataDir, Engine, Input, Plugin, RuleInfo};
 use crate::findings::baseline::Baseline;
 use crate::findings::exceptions::{self, Exceptions};
+use crate::findings::diff::DiffBase;
 use crate::findings::{Enforcement, Finding, Override, Severity};
 use crate::image::RegistryOptions;
 use crate::packs;
@@ -105,6 +106,10 @@ pub struct Summary {
     pub findings: usize,
     /// Findings reported but kept from counting by a suppression, waiver or the baseline.
     pub suppressed: usize,
+    /// With `--diff-base`: findings on lines not changed since the base, left out of the
+    /// report.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outside_diff: Option<usize>,
     /// Findings that count, per severity (every severity present, zeros included).
     pub by_severity: BTreeMap<Severity, usize>,
     pub errors: usize,
@@ -189,6 +194,8 @@ pub struct Inputs {
     pub image_options: ImageOptions,
     /// How images in registries are pulled.
     pub registry: RegistryOptions,
+    /// Report only findings on what changed since this git revision.
+    pub diff_base: Option<DiffBase>,
 }
 
 /// A configured scan. Build it, then [`run`](Scan::run) it.
@@ -209,6 +216,7 @@ pub struct Scan {
     baseline: Option<Arc<Baseline>>,
     today: Option<Date>,
     progress: ProgressSink,
+    diff_base: Option<String>,
 }
 
 impl Scan {
@@ -284,6 +292,13 @@ impl Scan {
     /// Reports the scan's progress (plugins loaded, files read, plugins run) to `progress`.
     pub fn progress(mut self, progress: Arc<dyn Progress>) -> Scan {
         self.progress = ProgressSink::new(progress);
+        self
+    }
+
+    /// Reports only findings on files and lines changed since this git revision (a commit,
+    /// branch or tag of the repository holding the first path); see [`DiffBase`].
+    pub fn diff_base(mut self, rev: impl Into<String>) -> Scan {
+        self.diff_base = Some(rev.into());
         self
     }
 
@@ -532,9 +547,11 @@ impl Scan {
             progress: self.progress.clone(),
             timings,
         };
+        let mut declared = Declared::default();
         for result in loaded {
             match result {
                 Ok(mut plugin) => {
+                    declared.note(&plugin);
                     let name = plugin.info().name.clone();
                     if !session.config.pack_enabled(&name) {
                         continue;
@@ -546,6 +563,7 @@ impl Scan {
             }
         }
         session.check_rule_ids();
+        session.check_config_names(&declared);
         session.apply_overrides(&self.overrides);
         session.timings.plugins = started.elapsed() - configured;
         Ok(session)
@@ -554,6 +572,14 @@ impl Scan {
     /// Loads everything and scans the paths and images (the current directory when given
     /// neither).
     pub fn run(&self) -> Result<ScanReport, ConfigError> {
+        // A base that cannot be read fails before any plugin is loaded.
+        let base = match &self.diff_base {
+            Some(rev) => {
+                let root = self.paths.first().map_or(Path::new("."), PathBuf::as_path);
+                Some(DiffBase::open(rev, root)?)
+            }
+            None => None,
+        };
         let session = self.load()?;
         let paths = if self.paths.is_empty() && self.images.is_empty() {
             vec![PathBuf::from(".")]
@@ -565,6 +591,7 @@ impl Scan {
             images: self.images.clone(),
             image_options: self.image_options.clone(),
             registry: self.registry.clone(),
+            diff_base: base,
         }))
     }
 }
@@ -608,6 +635,21 @@ fn data_dir_grant(
             name: requested.clone(),
             host_path: base.join(&grant.path),
         })),
+    }
+}
+
+/// The packs and rules every loaded plugin declares, those `palisade.toml` disables included.
+#[derive(Default)]
+struct Declared {
+    packs: std::collections::BTreeSet<String>,
+    rules: HashSet<String>,
+}
+
+impl Declared {
+    fn note(&mut self, plugin: &Plugin) {
+        self.packs.insert(plugin.info().name.clone());
+        self.rules
+            .extend(plugin.info().rules.iter().map(|r| r.id.clone()));
     }
 }
 
@@ -697,6 +739,49 @@ impl Session {
         }
         self.overrides.sort();
         self.overrides.dedup();
+    }
+
+    /// A `[packs.X]` or `[rules."Y"]` naming nothing loaded would silently leave a gate or a
+    /// severity unenforced (a typo, a renamed rule): each is an error naming the section.
+    fn check_config_names(&mut self, declared: &Declared) {
+        // A plugin that failed to load declares nothing; its error already stops the scan.
+        if !self.errors.is_empty() {
+            return;
+        }
+        let file = self.config.path.as_ref().map(|p| p.display().to_string());
+        let unknown_packs = self
+            .config
+            .packs
+            .keys()
+            .filter(|p| !declared.packs.contains(*p));
+        let unknown_rules = self
+            .config
+            .rules
+            .keys()
+            .filter(|r| !declared.rules.contains(*r));
+        let mut errors: Vec<ScanError> = unknown_packs
+            .map(|pack| {
+                format!(
+                    "[packs.{pack}]: no loaded pack is called `{pack}` (loaded: {})",
+                    declared
+                        .packs
+                        .iter()
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            })
+            .chain(unknown_rules.map(|rule| {
+                format!("[rules.\"{rule}\"]: no loaded rule has this id (see `palisade rules`)")
+            }))
+            .map(|message| ScanError {
+                file: file.clone(),
+                line: None,
+                plugin: None,
+                message,
+            })
+            .collect();
+        self.errors.append(&mut errors);
     }
 
     fn check_rule_ids(&mut self) {
@@ -845,6 +930,10 @@ impl Session {
         errors.extend(refused);
         warnings.sort();
         warnings.dedup();
+        let outside_diff = inputs
+            .diff_base
+            .as_ref()
+            .map(|base| restrict_to_diff(base, &mut findings, &resources, &mut errors));
         errors.sort();
         errors.dedup();
 
@@ -863,6 +952,7 @@ impl Session {
             rules: rules.values().filter(|r| r.enabled).count(),
             findings: active,
             suppressed: findings.len() - active,
+            outside_diff,
             by_severity,
             errors: errors.len(),
             fail_on: self.fail_on(),
@@ -1009,6 +1099,38 @@ impl Session {
 
 /// What one plugin's run gave: findings, errors, log lines.
 type Outcome = (Vec<Finding>, Vec<ScanError>, Vec<PluginLogLine>);
+/// Drops the findings outside the change since `base` (see [`DiffBase`]); returns how many.
+/// A file whose change cannot be worked out keeps its findings and is reported as an error.
+fn restrict_to_diff(
+    base: &DiffBase,
+    findings: &mut Vec<Finding>,
+    resources: &[Resource],
+    errors: &mut Vec<ScanError>,
+) -> usize {
+    let extents: HashMap<(&str, &str), (u32, u32)> = resources
+        .iter()
+        .map(|r| ((r.file.as_str(), r.id.as_str()), (r.line, r.end_line)))
+        .collect();
+    let restriction = base.retain_changed(findings, |f| {
+        let (start, end) = extents
+            .get(&(f.file.as_str(), f.resource.as_str()))
+            .copied()
+            .unwrap_or((f.resource_line, f.resource_line));
+        start..=end.max(start)
+    });
+    errors.extend(
+        restriction
+            .problems
+            .into_iter()
+            .map(|(file, reason)| ScanError {
+                file: Some(file),
+                line: None,
+                plugin: None,
+                message: format!("--diff-base {}: {reason}", base.rev()),
+            }),
+    );
+    restriction.outside
+}
 
 /// One unit of normalization.
 enum Job<'a> {

@@ -3,6 +3,7 @@
 //! keeps it from counting.
 
 pub mod baseline;
+pub mod diff;
 pub mod exceptions;
 pub mod inline;
 pub mod waivers;

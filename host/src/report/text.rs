@@ -217,12 +217,16 @@ fn summary_line(report: &ScanReport) -> String {
         1 => ", 1 warning".to_string(),
         n => format!(", {n} warnings"),
     };
+    let outside_diff = match s.outside_diff {
+        None | Some(0) => String::new(),
+        Some(n) => format!(", {n} outside the diff"),
+    };
     let images = match s.images {
         0 => String::new(),
         n => format!(" · {}", plural(n, "image")),
     };
     format!(
-        "{findings}{suppressed}{errors}{warnings} · {}{images} · {} · {} from {} · fail on {} and above",
+        "{findings}{suppressed}{outside_diff}{errors}{warnings} · {}{images} · {} · {} from {} · fail on {} and above",
         plural(s.files, "file"),
         plural(s.resources, "resource"),
         plural(s.rules, "rule"),
