@@ -35,7 +35,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Scan files and directories (default: the current directory).
-    Scan(ScanArgs),
+    Scan(Box<ScanArgs>),
     /// List the loaded rules.
     Rules(PluginArgs),
     /// Print what a rule checks, why, and how to fix it.
@@ -458,7 +458,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     terminal::set_color(cli.color);
     let code = match cli.command {
-        Command::Scan(args) => scan(args, cli.color),
+        Command::Scan(args) => scan(*args, cli.color),
         Command::Init(args) => init(&args),
         Command::Rules(args) => rules(&args),
         Command::Explain { rule, plugins } => explain(&rule, &plugins),
