@@ -579,12 +579,7 @@ fn scan(args: ScanArgs, color: ColorChoice) -> i32 {
     if quiet {
         // The report is not shown, so its errors are: quiet leaves out everything but them.
         for e in &report.errors {
-            let place = match (&e.file, e.line, &e.plugin) {
-                (Some(file), Some(line), _) => format!("{file}:{line}: "),
-                (Some(file), None, _) => format!("{file}: "),
-                (None, _, Some(plugin)) => format!("plugin `{plugin}`: "),
-                (None, _, None) => String::new(),
-            };
+            let place = e.place();
             eprintln!("{} {place}{}", terminal::label("1;31", "error:"), e.message);
         }
     }

@@ -57,6 +57,17 @@ impl ScanError {
         }
     }
 
+    /// Where the problem is, as a message prefix: `file:line: `, `file: `, `plugin `x`: `, or
+    /// nothing.
+    pub fn place(&self) -> String {
+        match (&self.file, self.line, &self.plugin) {
+            (Some(file), Some(line), _) => format!("{file}:{line}: "),
+            (Some(file), None, _) => format!("{file}: "),
+            (None, _, Some(plugin)) => format!("plugin `{plugin}`: "),
+            (None, _, None) => String::new(),
+        }
+    }
+
     /// A registry refusal; its message already names the registry and the pack.
     fn registry(error: RegistryError) -> ScanError {
         ScanError {

@@ -5,6 +5,7 @@
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
+use super::plural;
 use crate::findings::{Enforcement, Finding, Severity, SuppressionKind};
 use crate::scan::ScanReport;
 
@@ -179,14 +180,6 @@ pub fn markdown(report: &ScanReport) -> String {
         }
     }
     out
-}
-
-fn plural(n: usize, noun: &str) -> String {
-    if n == 1 {
-        format!("1 {noun}")
-    } else {
-        format!("{n} {noun}s")
-    }
 }
 
 #[cfg(test)]

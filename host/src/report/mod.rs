@@ -243,6 +243,15 @@ pub(crate) fn file_uri(path: &Path) -> String {
     format!("file://{}", uri_path(&text))
 }
 
+/// `1 finding`, `3 findings`.
+fn plural(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -13,6 +13,7 @@
 use std::collections::HashMap;
 use std::fmt::Write as _;
 
+use super::plural;
 use crate::findings::{Enforcement, Severity};
 use crate::scan::ScanReport;
 
@@ -145,12 +146,7 @@ pub fn text(report: &ScanReport, style: Style, source: impl Fn(&str) -> Option<S
         }
         let _ = writeln!(out, "{}", style.paint("1;31", "errors:"));
         for e in &report.errors {
-            let place = match (&e.file, e.line, &e.plugin) {
-                (Some(file), Some(line), _) => format!("{file}:{line}: "),
-                (Some(file), None, _) => format!("{file}: "),
-                (None, _, Some(plugin)) => format!("plugin `{plugin}`: "),
-                (None, _, None) => String::new(),
-            };
+            let place = e.place();
             let _ = writeln!(out, "  {place}{}", e.message);
         }
     }
@@ -233,14 +229,6 @@ fn summary_line(report: &ScanReport) -> String {
         plural(s.plugins, "plugin"),
         s.fail_on
     )
-}
-
-fn plural(n: usize, noun: &str) -> String {
-    if n == 1 {
-        format!("1 {noun}")
-    } else {
-        format!("{n} {noun}s")
-    }
 }
 
 #[cfg(test)]
