@@ -455,6 +455,13 @@ impl PluginArgs {
 }
 
 fn main() -> ExitCode {
+    // Output piped into a reader that stops early (`palisade rules | head`) ends the process
+    // quietly, as other command-line tools do, instead of failing every later write.
+    #[cfg(unix)]
+    // SAFETY: called first thing in main, before any thread exists; SIG_DFL is a valid handler.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = Cli::parse();
     terminal::set_color(cli.color);
     let code = match cli.command {

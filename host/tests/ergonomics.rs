@@ -267,3 +267,35 @@ fn a_long_scan_on_a_terminal_shows_a_progress_bar_and_clears_it_before_the_repor
     let ci = scan_on_a_terminal("examples/ --no-cache", &[("NO_COLOR", "1"), ("CI", "true")]);
     assert_eq!(ci, piped);
 }
+
+#[test]
+fn a_reader_that_stops_early_ends_the_output_quietly() {
+    use std::io::Read;
+    use std::os::unix::process::ExitStatusExt;
+    // A SARIF report of the examples is far larger than a pipe's buffer, so palisade is still
+    // writing when the reader goes away.
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_palisade"))
+        .current_dir(workspace())
+        .args(["scan", "examples", "--format", "sarif"])
+        .env("PALISADE_CACHE_DIR", support::cache_dir())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("palisade runs");
+    let mut stdout = child.stdout.take().expect("stdout");
+    let mut first = [0u8; 16];
+    stdout.read_exact(&mut first).expect("the report starts");
+    drop(stdout);
+    let output = child.wait_with_output().expect("palisade ends");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(
+        stderr, "",
+        "no error and no panic, as `head` expects of a writer"
+    );
+    assert_eq!(
+        output.status.signal(),
+        Some(libc::SIGPIPE),
+        "{:?}",
+        output.status
+    );
+}
