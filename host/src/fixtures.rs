@@ -1,8 +1,8 @@
 //! Fixture files with their expected findings written beside them: the engine behind
 //! `palisade test PLUGIN.wasm FIXTURES_DIR`, which checks a built plugin of any language.
 //!
-//! The convention is the Rust SDK harness's (`palisade_sdk::testing`), so one fixture tree
-//! serves both:
+//! The convention is the Rust SDK harness's (`palisade_sdk::testing`; both read it through
+//! [`palisade_normalize::expect`]), so one fixture tree serves both:
 //! - A fixture is any file palisade reads. Its expected findings are `expect: RULE-ID[, RULE-ID…]`
 //!   markers in comments: at the end of a line (`runAsUser: 0 # expect: k8s/run-as-root`) the
 //!   marker names that line; alone on a comment line (`# expect: docker/run-as-root`, for formats
@@ -22,11 +22,10 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::engine::{Engine, Input, Plugin};
+use palisade_normalize::expect::{self, SIDECAR_SUFFIX};
 
 /// Name of the pack settings file beside fixtures.
 pub const SETTINGS_FILE: &str = "config.json";
-/// Suffix of a sidecar expectations file.
-pub const SIDECAR_SUFFIX: &str = ".expect";
 
 /// A finding expected, or found, at a line.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -356,110 +355,32 @@ fn check_file(
     Some(outcome)
 }
 
+/// Expectations as line findings without messages.
+fn found_none(expected: BTreeSet<expect::Expected>) -> BTreeSet<LineFinding> {
+    expected
+        .into_iter()
+        .map(|e| LineFinding {
+            line: e.line,
+            rule: e.rule,
+            message: None,
+        })
+        .collect()
+}
+
 /// The findings a fixture expects: from its sidecar `FILE.expect` when there is one, else from
-/// the `expect:` markers in its text.
+/// the `expect:` markers in its text (see [`palisade_normalize::expect`]).
 pub fn expectations(path: &Path, text: &str) -> Result<BTreeSet<LineFinding>, String> {
     let mut sidecar = path.as_os_str().to_owned();
     sidecar.push(SIDECAR_SUFFIX);
     let sidecar = PathBuf::from(sidecar);
     match std::fs::read_to_string(&sidecar) {
-        Ok(lines) => sidecar_expectations(&lines).map_err(|e| {
+        Ok(lines) => expect::sidecar(&lines).map(found_none).map_err(|e| {
             format!(
                 "{}: {e}",
                 sidecar.file_name().unwrap_or_default().to_string_lossy()
             )
         }),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(marker_expectations(text)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(found_none(expect::markers(text))),
         Err(e) => Err(format!("{}: {e}", sidecar.display())),
-    }
-}
-
-/// The findings the `expect:` markers of `text` name (see the module docs for where they point).
-pub fn marker_expectations(text: &str) -> BTreeSet<LineFinding> {
-    let mut out = BTreeSet::new();
-    for (index, line) in text.lines().enumerate() {
-        let comment_only = line.trim_start().starts_with('#');
-        let at = index as u32 + if comment_only { 2 } else { 1 };
-        for rest in line.split("expect:").skip(1) {
-            for rule in rest
-                .split([',', ' '])
-                .map(str::trim)
-                .filter(|r| !r.is_empty())
-            {
-                out.insert(LineFinding {
-                    line: at,
-                    rule: rule.to_string(),
-                    message: None,
-                });
-            }
-        }
-    }
-    out
-}
-
-/// The findings a sidecar names: `<line>: <rule-id>[, <rule-id>…]` per line; blank lines and
-/// `#` comments are skipped.
-pub fn sidecar_expectations(text: &str) -> Result<BTreeSet<LineFinding>, String> {
-    let mut out = BTreeSet::new();
-    for (index, entry) in text.lines().map(str::trim).enumerate() {
-        if entry.is_empty() || entry.starts_with('#') {
-            continue;
-        }
-        let at = index + 1;
-        let (line, rules) = entry
-            .split_once(':')
-            .ok_or_else(|| format!("line {at}: `{entry}` is not `<line>: <rule-id>`"))?;
-        let line: u32 = line
-            .trim()
-            .parse()
-            .map_err(|_| format!("line {at}: `{}` is not a line number", line.trim()))?;
-        for rule in rules
-            .split([',', ' '])
-            .map(str::trim)
-            .filter(|r| !r.is_empty())
-        {
-            out.insert(LineFinding {
-                line,
-                rule: rule.to_string(),
-                message: None,
-            });
-        }
-    }
-    Ok(out)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn pairs(set: &BTreeSet<LineFinding>) -> Vec<(u32, &str)> {
-        set.iter().map(|f| (f.line, f.rule.as_str())).collect()
-    }
-
-    #[test]
-    fn markers_name_their_line_or_the_next() {
-        let text =
-            "a: 1 # expect: k8s/a\nb: 2 # expect: k8s/ab, k8s/a\n# expect: docker/x\nUSER root\n";
-        assert_eq!(
-            pairs(&marker_expectations(text)),
-            [(1, "k8s/a"), (2, "k8s/a"), (2, "k8s/ab"), (4, "docker/x")]
-        );
-    }
-
-    #[test]
-    fn sidecars_list_lines_and_rules_and_name_bad_entries() {
-        let text = "# comment\n\n12: aws/a, aws/b\n3: aws/c\n";
-        assert_eq!(
-            pairs(&sidecar_expectations(text).expect("valid")),
-            [(3, "aws/c"), (12, "aws/a"), (12, "aws/b")]
-        );
-        assert_eq!(
-            sidecar_expectations("12 aws/a").expect_err("no colon"),
-            "line 1: `12 aws/a` is not `<line>: <rule-id>`"
-        );
-        assert_eq!(
-            sidecar_expectations("x: aws/a").expect_err("not a number"),
-            "line 1: `x` is not a line number"
-        );
     }
 }
