@@ -218,3 +218,55 @@ fn expectations_are_read_as_the_sdk_harness_reads_them() {
     }
     assert!(checked > 50, "only {checked} expectations compared");
 }
+
+#[test]
+fn pack_settings_come_from_config_json_beside_fixtures_or_from_config() {
+    let (_dir, wasm) = pack_file("image");
+    let fixtures = tempfile::tempdir().expect("temp dir");
+    copy_tree(
+        &workspace().join("plugins/image/fixtures/image/run-as-root"),
+        &fixtures.path().join("image/run-as-root"),
+    );
+    let (code, stdout, stderr) = run_test(&[&wasm, fixtures.path()]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+
+    // Settings from `palisade.toml` reach the pack's `configure`, which refuses these.
+    let toml = fixtures.path().join("palisade.toml");
+    std::fs::write(&toml, "[packs.image]\nsettings = { max-size-mib = 0 }\n").expect("write");
+    let output = palisade()
+        .arg("test")
+        .arg(&wasm)
+        .arg(fixtures.path().join("image"))
+        .arg("--config")
+        .arg(&toml)
+        .output()
+        .expect("palisade runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(2), "{stdout}");
+    assert!(
+        stdout.contains("error run-as-root/fail.config.json: plugin `")
+            && stdout.contains("setting `max-size-mib` must be a whole number of MiB above 0"),
+        "{stdout}"
+    );
+
+    // `config.json` beside the fixtures wins over `--config`.
+    std::fs::write(
+        fixtures.path().join("image/run-as-root/config.json"),
+        r#"{"max-size-mib": 100}"#,
+    )
+    .expect("write");
+    let output = palisade()
+        .arg("test")
+        .arg(&wasm)
+        .arg(fixtures.path().join("image"))
+        .arg("--config")
+        .arg(&toml)
+        .output()
+        .expect("palisade runs");
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+}

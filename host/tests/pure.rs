@@ -272,3 +272,28 @@ fn palisade_test_runs_the_pure_plugin_on_fixtures() {
         "{stdout}"
     );
 }
+
+#[test]
+fn a_pure_plugin_runs_in_a_scan_with_its_findings_on_their_lines() {
+    let (_dir, wasm) = pure_file();
+    let dir = support::tree(&[(
+        "pods.yaml",
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: shared\nspec:\n  hostNetwork: true\n  \
+         containers:\n    - name: app\n      image: app:1\n---\napiVersion: v1\nkind: Pod\n\
+         metadata:\n  name: own\nspec:\n  containers:\n    - name: app\n      image: app:1\n",
+    )]);
+    let (code, report, stderr) = support::scan_json(
+        &[
+            "pods.yaml",
+            "--no-default-packs",
+            "--plugin",
+            wasm.to_str().expect("utf-8 path"),
+        ],
+        dir.path(),
+    );
+    assert_eq!(code, 1, "{report:#}\n{stderr}");
+    assert_eq!(
+        support::finding_lines(&report),
+        [("pure/host-network".to_string(), "pods.yaml".to_string(), 1)]
+    );
+}
