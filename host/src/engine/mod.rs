@@ -2,10 +2,10 @@
 //!
 //! One [`Engine`] per process holds the wasmtime engine, two linkers (the `palisade:policy/host`
 //! import alone, and the same with an empty WASI) and an epoch ticker thread. A plugin is linked
-//! with WASI only when it imports WASI: a pure plugin gets no WASI at all. [`Engine::load`] compiles a
-//! component once (or takes it from the on-disk [`CompileCache`]), pre-instantiates it and asks
-//! it to `describe` itself. [`Engine::run`] gives each run a fresh store with its own memory cap,
-//! deadline and log, so no state leaks between runs and one failing plugin fails alone.
+//! with WASI only when it imports WASI: a pure plugin gets no WASI at all. [`Engine::load`]
+//! compiles a component once (or takes it from the on-disk [`CompileCache`]), pre-instantiates it
+//! and asks it to `describe` itself. [`Engine::run`] gives each run a fresh store with its own
+//! memory cap, deadline and log, so no state leaks between runs and one failing plugin fails alone.
 //! Runs see no files, except a plugin granted a [`DataDir`]: its `evaluate` runs see that one
 //! directory, read-only.
 
