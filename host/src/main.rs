@@ -69,6 +69,45 @@ enum Command {
     /// writes `.gitlab/palisade.yml` (Code Quality and JUnit reports; include it from
     /// `.gitlab-ci.yml`), `--pre-commit` adds the palisade hook to `.pre-commit-config.yaml`.
     Init(InitArgs),
+    /// Check a plugin against fixture files whose expected findings are written beside them.
+    ///
+    /// Every file under FIXTURES_DIR that palisade reads is normalized and evaluated by the
+    /// plugin alone (no built-in packs, no `palisade.toml` unless `--config`), then its findings
+    /// are compared with the expected ones: `# expect: RULE-ID` comments on the lines where
+    /// findings must be (a comment alone on its line names the next line), or, for formats
+    /// without comments (JSON), a sidecar `FILE.expect` of `<line>: <rule-id>` lines. A file
+    /// without expectations must produce no finding. A file in a directory named after one of
+    /// the plugin's rules (`k8s/run-as-root/fail.yaml`) checks that rule only; `config.json`
+    /// beside fixtures holds the pack settings for them. Exit 0 all match, 1 a mismatch (shown
+    /// as a diff: `- LINE RULE` expected, not found; `+ LINE RULE` found, not expected), 2 an
+    /// error.
+    Test(TestArgs),
+}
+
+#[derive(Args)]
+struct TestArgs {
+    /// The plugin component, built in any language.
+    #[arg(value_name = "PLUGIN.wasm")]
+    wasm: PathBuf,
+    /// The directory of fixture files.
+    #[arg(value_name = "FIXTURES_DIR")]
+    fixtures: PathBuf,
+    /// Take the pack settings and limits for the plugin from this `palisade.toml`.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Report format.
+    #[arg(long, value_enum, default_value_t = PlainFormat::Text)]
+    format: PlainFormat,
+    /// Keep compiled plugins here.
+    #[arg(long, value_name = "DIR", env = "PALISADE_CACHE_DIR")]
+    cache_dir: Option<PathBuf>,
+}
+
+/// Output of the commands that report on one plugin.
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum PlainFormat {
+    Text,
+    Json,
 }
 
 #[derive(Subcommand)]
@@ -239,6 +278,21 @@ enum RegistryCommand {
 /// (`palisade-plugin.toml.sig`, namespace `palisade-plugin`).
 #[derive(Subcommand)]
 enum PluginCommand {
+    /// Show what a plugin component is: name, version, rules, imports, exports, digest, size.
+    ///
+    /// Imports are grouped by provider: the palisade host (`palisade:policy/*`) and WASI
+    /// (`wasi:*`). A plugin that imports no WASI is pure and runs without any WASI linked.
+    Inspect {
+        /// The plugin component.
+        #[arg(value_name = "PLUGIN.wasm")]
+        wasm: PathBuf,
+        /// Report format.
+        #[arg(long, value_enum, default_value_t = PlainFormat::Text)]
+        format: PlainFormat,
+        /// Keep compiled plugins here.
+        #[arg(long, value_name = "DIR", env = "PALISADE_CACHE_DIR")]
+        cache_dir: Option<PathBuf>,
+    },
     /// Write the manifest of a plugin component.
     ///
     /// The rules and kinds are taken from the component's own `describe`; its sha256 and size
@@ -473,8 +527,79 @@ fn main() -> ExitCode {
         Command::Registry(command) => registry(command),
         Command::Lock(args) => lock(&args),
         Command::Baseline(command) => baseline(command),
+        Command::Test(args) => test(&args),
     };
     ExitCode::from(u8::try_from(code).unwrap_or(2))
+}
+
+/// Compiles and describes one plugin file alone; also returns the engine and its size in bytes.
+fn load_plugin_file(
+    wasm: &Path,
+    cache_dir: Option<PathBuf>,
+    limits: palisade::engine::Limits,
+) -> Result<(palisade::engine::Engine, palisade::engine::Plugin, u64), String> {
+    let bytes = std::fs::read(wasm).map_err(|e| format!("cannot read {}: {e}", wasm.display()))?;
+    let cache = cache_dir
+        .or_else(palisade::engine::CompileCache::default_dir)
+        .map(palisade::engine::CompileCache::new);
+    let engine = palisade::engine::Engine::new(cache).map_err(|e| format!("{e:#}"))?;
+    let label = wasm.display().to_string();
+    let plugin = engine
+        .load(&label, &bytes, limits)
+        .map_err(|e| e.to_string())?;
+    Ok((engine, plugin, bytes.len() as u64))
+}
+
+fn test(args: &TestArgs) -> i32 {
+    let config = match &args.config {
+        Some(path) => match palisade::Config::load(path) {
+            Ok(config) => Some(config),
+            Err(e) => return fail(e),
+        },
+        None => None,
+    };
+    let limits = config
+        .as_ref()
+        .map(palisade::Config::limits)
+        .unwrap_or_default();
+    let (engine, mut plugin, _) = match load_plugin_file(&args.wasm, args.cache_dir.clone(), limits)
+    {
+        Ok(loaded) => loaded,
+        Err(e) => return fail(e),
+    };
+    let name = plugin.info().name.clone();
+    let settings = match &config {
+        Some(config) => {
+            plugin.set_limits(config.pack_limits(&name));
+            config.pack_settings(&name)
+        }
+        None => "{}".to_string(),
+    };
+    let file_limits = palisade::normalize::Limits {
+        max_file_bytes: config
+            .as_ref()
+            .map(palisade::Config::max_file_bytes)
+            .unwrap_or(palisade::normalize::Limits::default().max_file_bytes),
+        ..palisade::normalize::Limits::default()
+    };
+    let report = match palisade::fixtures::check(
+        &engine,
+        &plugin,
+        &args.fixtures,
+        &settings,
+        &file_limits,
+    ) {
+        Ok(report) => report,
+        Err(e) => return fail(e),
+    };
+    match args.format {
+        PlainFormat::Text => print!("{}", report.to_text()),
+        PlainFormat::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&report).expect("a fixture report serializes")
+        ),
+    }
+    report.exit_code()
 }
 
 fn fail(message: impl std::fmt::Display) -> i32 {
@@ -619,6 +744,26 @@ fn scan(args: ScanArgs, color: ColorChoice) -> i32 {
 fn plugin(command: PluginCommand) -> i32 {
     use palisade::registry::{self, ManifestRequest, SigningKey, TrustedKey};
     match command {
+        PluginCommand::Inspect {
+            wasm,
+            format,
+            cache_dir,
+        } => {
+            let limits = palisade::engine::Limits::default();
+            let (_, plugin, size) = match load_plugin_file(&wasm, cache_dir, limits) {
+                Ok(loaded) => loaded,
+                Err(e) => return fail(e),
+            };
+            let inspection = palisade::inspect::inspect(&plugin, size);
+            match format {
+                PlainFormat::Text => print!("{}", inspection.to_text()),
+                PlainFormat::Json => println!(
+                    "{}",
+                    serde_json::to_string_pretty(&inspection).expect("an inspection serializes")
+                ),
+            }
+            0
+        }
         PluginCommand::Manifest {
             wasm,
             name,

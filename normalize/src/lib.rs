@@ -9,6 +9,7 @@
 
 pub mod cloudformation;
 pub mod dockerfile;
+pub mod expect;
 pub mod image;
 pub mod kubernetes;
 mod resource;

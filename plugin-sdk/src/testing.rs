@@ -21,7 +21,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use crate::{OwnedValue, Policy, Resource, Rule, Severity, Value};
-use palisade_normalize::{Limits, normalize_file};
+use palisade_normalize::{Limits, expect, normalize_file};
 
 /// A finding placed on its line, as the host would report it.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -122,20 +122,17 @@ pub fn run_file<P: Policy>(path: &Path, config: &str) -> Result<Vec<TestFinding>
 ///
 /// A marker at the end of a line (`privileged: true # expect: k8s/privileged-container`) marks
 /// that line. A marker alone on a comment line (`# expect: docker/run-as-root`) marks the next
-/// line, for formats whose comments cannot follow code on the same line (Dockerfiles).
+/// line, for formats whose comments cannot follow code on the same line (Dockerfiles). The
+/// reading is [`palisade_normalize::expect::markers`], shared with `palisade test`.
 pub fn expected_lines(text: &str, rule: &str) -> BTreeSet<u32> {
-    text.lines()
-        .enumerate()
-        .filter(|(_, line)| {
-            line.split("expect:")
-                .skip(1)
-                .flat_map(|rest| rest.split([',', ' ']))
-                .any(|r| r.trim() == rule)
-        })
-        .map(|(i, line)| {
-            let comment_only = line.trim_start().starts_with('#');
-            i as u32 + if comment_only { 2 } else { 1 }
-        })
+    lines_of(expect::markers(text), rule)
+}
+
+fn lines_of(expected: BTreeSet<expect::Expected>, rule: &str) -> BTreeSet<u32> {
+    expected
+        .into_iter()
+        .filter(|e| e.rule == rule)
+        .map(|e| e.line)
         .collect()
 }
 
@@ -232,34 +229,18 @@ fn check_fixture<P: Policy>(
 /// markers (see [`expected_lines`]).
 pub fn expectations(path: &Path, text: &str, rule: &str) -> Result<BTreeSet<u32>, String> {
     let mut sidecar = path.as_os_str().to_owned();
-    sidecar.push(".expect");
+    sidecar.push(expect::SIDECAR_SUFFIX);
     match std::fs::read_to_string(&sidecar) {
-        Ok(expect) => sidecar_lines(&expect, rule)
+        Ok(lines) => sidecar_lines(&lines, rule)
             .map_err(|e| format!("{}: {e}", Path::new(&sidecar).display())),
         Err(_) => Ok(expected_lines(text, rule)),
     }
 }
 
 /// Lines expected for `rule` in a sidecar file: one `<line>: <rule-id>[, <rule-id>…]` per
-/// line; blank lines and `#` comments are skipped.
+/// line; blank lines and `#` comments are skipped ([`palisade_normalize::expect::sidecar`]).
 pub fn sidecar_lines(text: &str, rule: &str) -> Result<BTreeSet<u32>, String> {
-    let mut lines = BTreeSet::new();
-    for entry in text.lines().map(str::trim) {
-        if entry.is_empty() || entry.starts_with('#') {
-            continue;
-        }
-        let (line, rules) = entry
-            .split_once(':')
-            .ok_or_else(|| format!("`{entry}` is not `<line>: <rule-id>`"))?;
-        let line: u32 = line
-            .trim()
-            .parse()
-            .map_err(|_| format!("`{entry}`: `{line}` is not a line number"))?;
-        if rules.split([',', ' ']).any(|r| r.trim() == rule) {
-            lines.insert(line);
-        }
-    }
-    Ok(lines)
+    expect::sidecar(text).map(|expected| lines_of(expected, rule))
 }
 
 /// Every fixture of a rule named `<stem>.*` (`fail.tf`, `fail.plan.json`, `fail.cfn.yaml`…),

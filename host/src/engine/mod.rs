@@ -1,10 +1,11 @@
 //! Runs policy plugins in a wasmtime sandbox. The only module that touches wasmtime.
 //!
-//! One [`Engine`] per process holds the wasmtime engine, the linker (an empty WASI plus the
-//! `palisade:policy/host` import) and an epoch ticker thread. [`Engine::load`] compiles a
-//! component once (or takes it from the on-disk [`CompileCache`]), pre-instantiates it and asks
-//! it to `describe` itself. [`Engine::run`] gives each run a fresh store with its own memory cap,
-//! deadline and log, so no state leaks between runs and one failing plugin fails alone.
+//! One [`Engine`] per process holds the wasmtime engine, two linkers (the `palisade:policy/host`
+//! import alone, and the same with an empty WASI) and an epoch ticker thread. A plugin is linked
+//! with WASI only when it imports WASI: a pure plugin gets no WASI at all. [`Engine::load`]
+//! compiles a component once (or takes it from the on-disk [`CompileCache`]), pre-instantiates it
+//! and asks it to `describe` itself. [`Engine::run`] gives each run a fresh store with its own
+//! memory cap, deadline and log, so no state leaks between runs and one failing plugin fails alone.
 //! Runs see no files, except a plugin granted a [`DataDir`]: its `evaluate` runs see that one
 //! directory, read-only.
 
@@ -44,6 +45,10 @@ use bindings::palisade::policy::types as wit;
 pub const WIT_VERSION: &str = "0.1.0";
 const POLICY_EXPORT: &str = "palisade:policy/policy@0.1.0";
 const POLICY_EXPORT_PREFIX: &str = "palisade:policy/policy@";
+/// Imports the host itself offers (the `host` interface and the `types` it uses).
+const HOST_IMPORT_PREFIX: &str = "palisade:policy/";
+/// Imports the WASI linker offers (an empty, deny-all WASI 0.2).
+const WASI_IMPORT_PREFIX: &str = "wasi:";
 
 /// How often the epoch ticker advances; the deadline resolution.
 const TICK: Duration = Duration::from_millis(10);
@@ -175,6 +180,8 @@ pub struct Plugin {
     pre: bindings::PluginPre<Sandbox>,
     limits: Limits,
     data_dir: Option<DataDir>,
+    imports: Vec<String>,
+    exports: Vec<String>,
 }
 
 /// A host directory a plugin may read, mounted read-only at `/data/<name>` in its sandbox.
@@ -207,6 +214,25 @@ impl Plugin {
     /// Hex sha256 of the component.
     pub fn digest(&self) -> &str {
         &self.digest
+    }
+
+    /// The component's imports (interface names, e.g. `wasi:cli/stderr@0.2.6`), sorted.
+    pub fn imports(&self) -> &[String] {
+        &self.imports
+    }
+
+    /// The interfaces and functions the component exports (e.g.
+    /// `palisade:policy/policy@0.1.0`), sorted.
+    pub fn exports(&self) -> &[String] {
+        &self.exports
+    }
+
+    /// True when the component imports WASI and so is linked with the (empty) WASI sandbox;
+    /// false for a pure plugin, which is linked with the `palisade:policy` host alone.
+    pub fn uses_wasi(&self) -> bool {
+        self.imports
+            .iter()
+            .any(|i| i.starts_with(WASI_IMPORT_PREFIX))
     }
 
     /// The caps its runs get.
@@ -276,6 +302,7 @@ impl fmt::Debug for Plugin {
             .field("digest", &self.digest)
             .field("info", &self.info)
             .field("data_dir", &self.data_dir)
+            .field("imports", &self.imports)
             .finish_non_exhaustive()
     }
 }
@@ -303,7 +330,10 @@ pub struct Engine {
 
 struct EngineInner {
     engine: wasmtime::Engine,
-    linker: Linker<Sandbox>,
+    /// Links plugins that import WASI: the host interface plus an empty WASI.
+    wasi_linker: Linker<Sandbox>,
+    /// Links pure plugins: the host interface only.
+    pure_linker: Linker<Sandbox>,
     cache: Option<CompileCache>,
     engine_key: String,
     /// Components loaded from the compile cache, and compiled with a cache in use.
@@ -329,9 +359,11 @@ impl Engine {
             .cranelift_opt_level(wasmtime::OptLevel::Speed);
         let engine = wasmtime::Engine::new(&config)?;
 
-        let mut linker = Linker::<Sandbox>::new(&engine);
-        wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
-        bindings::Plugin::add_to_linker::<_, HasSelf<_>>(&mut linker, |state| state)?;
+        let mut pure_linker = Linker::<Sandbox>::new(&engine);
+        bindings::Plugin::add_to_linker::<_, HasSelf<_>>(&mut pure_linker, |state| state)?;
+        let mut wasi_linker = Linker::<Sandbox>::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_sync(&mut wasi_linker)?;
+        bindings::Plugin::add_to_linker::<_, HasSelf<_>>(&mut wasi_linker, |state| state)?;
 
         let weak = engine.weak();
         std::thread::Builder::new()
@@ -350,7 +382,8 @@ impl Engine {
         Ok(Engine {
             inner: Arc::new(EngineInner {
                 engine,
-                linker,
+                wasi_linker,
+                pure_linker,
                 cache,
                 engine_key,
                 cache_hits: AtomicUsize::new(0),
@@ -385,9 +418,11 @@ impl Engine {
             .component(&digest, wasm)
             .map_err(|e| fail(Failure::Invalid(e)))?;
         check_exports(&self.inner.engine, &component).map_err(|e| fail(Failure::Invalid(e)))?;
-        let instance_pre = self
-            .inner
-            .linker
+        let (imports, exports) = interface_names(&self.inner.engine, &component);
+        let linker = self
+            .linker_for(&imports)
+            .map_err(|e| fail(Failure::Invalid(e)))?;
+        let instance_pre = linker
             .instantiate_pre(&component)
             .map_err(|e| fail(Failure::Invalid(format!("{e:#}"))))?;
         let pre = bindings::PluginPre::new(instance_pre)
@@ -418,7 +453,35 @@ impl Engine {
             pre,
             limits,
             data_dir: None,
+            imports,
+            exports,
         })
+    }
+
+    /// The linker for a component with these imports: WASI only when it imports WASI; an
+    /// import neither the host nor WASI offers is refused by name.
+    fn linker_for(&self, imports: &[String]) -> Result<&Linker<Sandbox>, String> {
+        let foreign: Vec<&str> = imports
+            .iter()
+            .map(String::as_str)
+            .filter(|i| !i.starts_with(HOST_IMPORT_PREFIX) && !i.starts_with(WASI_IMPORT_PREFIX))
+            .collect();
+        if !foreign.is_empty() {
+            return Err(format!(
+                "it imports {}, which palisade does not offer (a plugin may import only \
+                 `palisade:policy/*` and `wasi:*`)",
+                foreign
+                    .iter()
+                    .map(|i| format!("`{i}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        if imports.iter().any(|i| i.starts_with(WASI_IMPORT_PREFIX)) {
+            Ok(&self.inner.wasi_linker)
+        } else {
+            Ok(&self.inner.pure_linker)
+        }
     }
 
     /// Runs a plugin on `resources` in a fresh sandbox: `configure(config)`, then `evaluate` in
@@ -602,6 +665,29 @@ fn check_exports(engine: &wasmtime::Engine, component: &Component) -> Result<(),
             other_versions.join(", ")
         ))
     }
+}
+
+/// The names of a component's imports and of the interfaces and functions it exports (not
+/// the named types a hand-written component exports beside them), each sorted.
+fn interface_names(engine: &wasmtime::Engine, component: &Component) -> (Vec<String>, Vec<String>) {
+    let ty = component.component_type();
+    let mut imports: Vec<String> = ty
+        .imports(engine)
+        .map(|(name, _)| name.to_string())
+        .collect();
+    let mut exports: Vec<String> = ty
+        .exports(engine)
+        .filter(|(_, item)| {
+            matches!(
+                item.ty,
+                ComponentItem::ComponentInstance(_) | ComponentItem::ComponentFunc(_)
+            )
+        })
+        .map(|(name, _)| name.to_string())
+        .collect();
+    imports.sort();
+    exports.sort();
+    (imports, exports)
 }
 
 /// Most resources one `evaluate` call carries.
