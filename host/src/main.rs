@@ -977,7 +977,11 @@ fn registry(command: RegistryCommand) -> i32 {
                 }
             };
             let verified = if registry.starts_with("http://") || registry.starts_with("https://") {
-                verify_site(&registry, ca_cert, trusted, now)
+                let options = palisade::registry::fetch::FetchOptions {
+                    ca_cert,
+                    ..Default::default()
+                };
+                palisade::registry::client::verify_site(&registry, &options, trusted, now)
             } else {
                 RegistryDir::open(&registry)
                     .verify(trusted, now)
@@ -1025,57 +1029,6 @@ fn registry(command: RegistryCommand) -> i32 {
             if report.refused.is_empty() { 0 } else { 2 }
         }
     }
-}
-
-/// `registry verify` of a registry served over HTTP(S): the same checks as for a directory,
-/// every file read through the capped, timed fetcher.
-fn verify_site(
-    url: &str,
-    ca_cert: Option<PathBuf>,
-    trusted: Option<palisade::registry::TrustedRoot>,
-    now: time::OffsetDateTime,
-) -> Result<
-    (
-        palisade::registry::Trust,
-        palisade::registry::RegistryVerification,
-    ),
-    String,
-> {
-    use palisade::registry::fetch::{FetchOptions, Fetcher, RegistryLocation};
-    use palisade::registry::index::{MAX_INDEX_BYTES, MAX_INDEX_SIGNATURES_BYTES};
-    use palisade::registry::{
-        INDEX_FILE, INDEX_SIGNATURES_FILE, Index, Trust, TrustedRoot, verify_registry,
-    };
-    let location = RegistryLocation::parse(url).map_err(|e| e.to_string())?;
-    let options = FetchOptions {
-        ca_cert,
-        ..FetchOptions::default()
-    };
-    let fetcher = Fetcher::new(location, &options).map_err(|e| e.to_string())?;
-    let index = fetcher
-        .get(INDEX_FILE, MAX_INDEX_BYTES)
-        .map_err(|e| e.to_string())?;
-    let signatures = fetcher
-        .get(INDEX_SIGNATURES_FILE, MAX_INDEX_SIGNATURES_BYTES)
-        .map_err(|e| e.to_string())?;
-    let signatures = String::from_utf8(signatures)
-        .map_err(|_| format!("registry {url}: {INDEX_SIGNATURES_FILE} is not UTF-8 text"))?;
-    let trust = match trusted {
-        Some(root) => Trust::Pinned(root),
-        None => {
-            let parsed = std::str::from_utf8(&index)
-                .map_err(|_| format!("registry {url}: {INDEX_FILE} is not UTF-8 text"))
-                .and_then(|text| Index::parse(text).map_err(|e| format!("registry {url}: {e}")))?;
-            let root = TrustedRoot::from_root_keys(&parsed.root)
-                .map_err(|e| format!("registry {url}: {e}"))?;
-            Trust::IndexRoot(root)
-        }
-    };
-    let report = verify_registry(&index, &signatures, trust.root(), now, |path, max| {
-        fetcher.get(path, max).map_err(|e| e.to_string())
-    })
-    .map_err(|e| format!("registry {url}: {e}"))?;
-    Ok((trust, report))
 }
 
 fn baseline(command: BaselineCommand) -> i32 {

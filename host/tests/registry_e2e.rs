@@ -7,7 +7,7 @@ mod support;
 use std::path::Path;
 
 use support::nginx::Nginx;
-use support::registry::{STANDARD_PLUGINS, TestRegistry, project, run, run_ok};
+use support::registry::{STANDARD_PLUGINS, TestRegistry, path, project, run, run_ok};
 use support::tls::TestCa;
 
 /// `palisade scan --format json` in `dir` with the cache `cache`: (exit code, report, stderr).
@@ -56,6 +56,28 @@ fn a_registry_over_http_is_locked_scanned_and_then_used_offline() {
         &registry.pin(),
         STANDARD_PLUGINS,
     );
+
+    // The security team checks what the site serves, as it checks the directory.
+    let verified = run_ok(
+        &[
+            "registry",
+            "verify",
+            &server.http_url(),
+            "--root-key",
+            &path(&registry.roots[0].public),
+            "--root-key",
+            &path(&registry.roots[1].public),
+            "--threshold",
+            "2",
+        ],
+        &dir,
+        &cache,
+    );
+    assert!(
+        verified.contains("trusting the given root keys"),
+        "{verified}"
+    );
+    assert!(verified.contains("verified 2 of 2 plugins"), "{verified}");
 
     let stdout = run_ok(&["lock"], &dir, &cache);
     assert!(stdout.contains("locked appsec/docker@2.1.0"), "{stdout}");
@@ -241,7 +263,7 @@ fn the_example_script_builds_a_registry_that_locks_and_scans() {
 
 #[test]
 fn a_pipeline_follows_a_root_rotation_it_has_seen_and_a_new_machine_needs_the_new_keys() {
-    use support::registry::{KeyPair, path};
+    use support::registry::KeyPair;
     let registry = TestRegistry::standard();
     let work = tempfile::tempdir().expect("temp dir");
     let cache = work.path().join("cache");

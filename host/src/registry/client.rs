@@ -16,11 +16,12 @@ use std::time::Duration;
 use semver::VersionReq;
 
 use super::cache::{RegistryCache, RegistryState};
+use super::directory::Trust;
 use super::fetch::{FetchError, FetchOptions, Fetcher, RegistryLocation};
 use super::index::{
     INDEX_FILE, INDEX_SIGNATURES_FILE, MAX_INDEX_BYTES, MAX_INDEX_SIGNATURES_BYTES,
-    MAX_MANIFEST_SIGNATURE_BYTES, PluginEntry, SignedIndex, TrustedRoot, verify_index,
-    verify_manifest, verify_wasm,
+    MAX_MANIFEST_SIGNATURE_BYTES, PluginEntry, RegistryVerification, SignedIndex, TrustedRoot,
+    verify_index, verify_manifest, verify_registry, verify_wasm,
 };
 use super::lock::{LockedPlugin, Lockfile};
 use super::manifest::{MANIFEST_FILE, Manifest};
@@ -164,23 +165,7 @@ impl RegistryClient {
                     )
                 })?
         } else {
-            let bytes = self
-                .fetcher
-                .get(INDEX_FILE, MAX_INDEX_BYTES)
-                .map_err(|e| self.error(None, e))?;
-            let signatures = self
-                .fetcher
-                .get(INDEX_SIGNATURES_FILE, MAX_INDEX_SIGNATURES_BYTES)
-                .map_err(|e| match e {
-                    FetchError::NotFound { .. } => self.error(
-                        None,
-                        format!("the index is not signed ({INDEX_SIGNATURES_FILE} is missing)"),
-                    ),
-                    e => self.error(None, e),
-                })?;
-            let signatures = String::from_utf8(signatures)
-                .map_err(|_| self.error(None, "the index signatures are not UTF-8 text"))?;
-            (bytes, signatures)
+            fetch_index(&self.fetcher).map_err(|reason| self.error(None, reason))?
         };
         let state = self.cache.state(&key).map_err(|e| self.error(None, e))?;
         let signed = self.verify(&bytes, &signatures, state.as_ref())?;
@@ -465,4 +450,43 @@ fn check_lock_digests(entry: &PluginEntry, locked: &LockedPlugin) -> Result<(), 
 /// Where registry downloads are kept under a palisade cache directory.
 pub fn cache_dir(palisade_cache: &Path) -> PathBuf {
     palisade_cache.join("registry")
+}
+
+/// The index and its signatures, as a registry serves them. A missing signature file is an
+/// unsigned index.
+pub fn fetch_index(fetcher: &Fetcher) -> Result<(Vec<u8>, String), String> {
+    let bytes = fetcher
+        .get(INDEX_FILE, MAX_INDEX_BYTES)
+        .map_err(|e| e.to_string())?;
+    let signatures = fetcher
+        .get(INDEX_SIGNATURES_FILE, MAX_INDEX_SIGNATURES_BYTES)
+        .map_err(|e| match e {
+            FetchError::NotFound { .. } => {
+                format!("the index is not signed ({INDEX_SIGNATURES_FILE} is missing)")
+            }
+            e => e.to_string(),
+        })?;
+    let signatures = String::from_utf8(signatures)
+        .map_err(|_| "the index signatures are not UTF-8 text".to_string())?;
+    Ok((bytes, signatures))
+}
+
+/// `registry verify` of a registry served over HTTP(S): the same checks as for a directory
+/// ([`RegistryDir::verify`](super::RegistryDir::verify)), every file read through the capped,
+/// timed fetcher. Trusts `trusted`, or else the index's own root keys.
+pub fn verify_site(
+    url: &str,
+    options: &FetchOptions,
+    trusted: Option<TrustedRoot>,
+    now: time::OffsetDateTime,
+) -> Result<(Trust, RegistryVerification), String> {
+    let location = RegistryLocation::parse(url).map_err(|e| e.to_string())?;
+    let fetcher = Fetcher::new(location, options).map_err(|e| e.to_string())?;
+    let (index, signatures) = fetch_index(&fetcher).map_err(|e| format!("registry {url}: {e}"))?;
+    let trust = Trust::for_index(trusted, &index).map_err(|e| format!("registry {url}: {e}"))?;
+    let report = verify_registry(&index, &signatures, trust.root(), now, |path, max| {
+        fetcher.get(path, max).map_err(|e| e.to_string())
+    })
+    .map_err(|e| format!("registry {url}: {e}"))?;
+    Ok((trust, report))
 }

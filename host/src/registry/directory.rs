@@ -266,6 +266,16 @@ pub enum Trust {
 }
 
 impl Trust {
+    /// The given keys, or else the own `[root]` of the index whose raw bytes are `index`.
+    pub fn for_index(trusted: Option<TrustedRoot>, index: &[u8]) -> Result<Trust, IndexError> {
+        match trusted {
+            Some(root) => Ok(Trust::Pinned(root)),
+            None => Ok(Trust::IndexRoot(TrustedRoot::from_root_keys(
+                &Index::parse_bytes(index)?.root,
+            )?)),
+        }
+    }
+
     /// The trusted root.
     pub fn root(&self) -> &TrustedRoot {
         match self {
@@ -693,19 +703,10 @@ impl RegistryDir {
         let path = self.index_path();
         let bytes = self.index_bytes()?;
         let signatures = self.signatures()?;
-        let trust = match trusted {
-            Some(root) => Trust::Pinned(root),
-            None => {
-                let index = self.parse(&bytes)?;
-                let root = TrustedRoot::from_root_keys(&index.root).map_err(|error| {
-                    RegistryDirError::Index {
-                        path: path.clone(),
-                        error,
-                    }
-                })?;
-                Trust::IndexRoot(root)
-            }
-        };
+        let trust = Trust::for_index(trusted, &bytes).map_err(|error| RegistryDirError::Index {
+            path: path.clone(),
+            error,
+        })?;
         let report = verify_registry(&bytes, &signatures, trust.root(), now, |file, max| {
             let path = self.file_path(file)?;
             read_capped(&path, max).map_err(|e| e.to_string())
@@ -835,9 +836,7 @@ impl RegistryDir {
             path: self.index_path(),
             error,
         };
-        let text = std::str::from_utf8(bytes)
-            .map_err(|_| index_error(IndexError::Malformed("it is not UTF-8 text".to_string())))?;
-        Index::parse(text).map_err(index_error)
+        Index::parse_bytes(bytes).map_err(index_error)
     }
 
     /// The signature file's text; empty when there is none.

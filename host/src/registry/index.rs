@@ -310,6 +310,13 @@ impl Index {
         Ok(index)
     }
 
+    /// Parses and validates an index from its raw bytes (which must be UTF-8).
+    pub fn parse_bytes(bytes: &[u8]) -> Result<Index, IndexError> {
+        let text = std::str::from_utf8(bytes)
+            .map_err(|_| IndexError::Malformed("it is not UTF-8 text".to_string()))?;
+        Index::parse(text)
+    }
+
     /// The canonical TOML text: the same index always gives the same bytes.
     pub fn to_toml(&self) -> String {
         toml::to_string(self).expect("an index is plain data that TOML can hold")
