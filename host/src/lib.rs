@@ -15,6 +15,7 @@ mod http;
 pub mod image;
 pub mod init;
 pub mod inspect;
+pub mod new;
 pub mod packs;
 pub mod progress;
 pub mod registry;

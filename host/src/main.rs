@@ -69,6 +69,8 @@ enum Command {
     /// writes `.gitlab/palisade.yml` (Code Quality and JUnit reports; include it from
     /// `.gitlab-ci.yml`), `--pre-commit` adds the palisade hook to `.pre-commit-config.yaml`.
     Init(InitArgs),
+    /// Scaffold a ready-to-build plugin project: a sample rule, fixtures, a test and a README.
+    New(NewArgs),
     /// Check a plugin against fixture files whose expected findings are written beside them.
     ///
     /// Every file under FIXTURES_DIR that palisade reads is normalized and evaluated by the
@@ -101,6 +103,29 @@ struct TestArgs {
     /// Keep compiled plugins here.
     #[arg(long, value_name = "DIR", env = "PALISADE_CACHE_DIR")]
     cache_dir: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct NewArgs {
+    /// The plugin's name: lowercase letters, digits and `-` (also its rule-id prefix).
+    name: String,
+    /// The plugin's language (only `rust` can be scaffolded so far).
+    #[arg(long, value_enum, default_value_t = NewLang::Rust)]
+    lang: NewLang,
+    /// Create the project here instead of `./NAME`; must not exist or be empty.
+    #[arg(long, value_name = "DIR")]
+    dir: Option<PathBuf>,
+    /// Depend on this local `plugin-sdk` directory instead of the project's git repository.
+    #[arg(long, value_name = "PATH")]
+    sdk_path: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum NewLang {
+    Rust,
+    Python,
+    Js,
+    C,
 }
 
 /// Output of the commands that report on one plugin.
@@ -521,6 +546,7 @@ fn main() -> ExitCode {
     let code = match cli.command {
         Command::Scan(args) => scan(*args, cli.color),
         Command::Init(args) => init(&args),
+        Command::New(args) => new(&args),
         Command::Rules(args) => rules(&args),
         Command::Explain { rule, plugins } => explain(&rule, &plugins),
         Command::Plugin(command) => plugin(command),
@@ -1092,6 +1118,47 @@ fn place(file: Option<&str>, line: Option<u32>) -> String {
         (Some(file), Some(line)) => format!("{file}:{line}: "),
         (Some(file), None) => format!("{file}: "),
         (None, _) => String::new(),
+    }
+}
+
+fn new(args: &NewArgs) -> i32 {
+    use palisade::new::{Lang, NewOptions, SdkSource};
+    let lang = match args.lang {
+        NewLang::Rust => Lang::Rust,
+        NewLang::Python => Lang::Python,
+        NewLang::Js => Lang::Js,
+        NewLang::C => Lang::C,
+    };
+    let sdk = match &args.sdk_path {
+        // Relative to where the command runs, not to the new project.
+        Some(path) => match std::path::absolute(path) {
+            Ok(path) => SdkSource::Path(path),
+            Err(e) => return fail(format!("cannot resolve {}: {e}", path.display())),
+        },
+        None => SdkSource::upstream(),
+    };
+    let dir = args
+        .dir
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(&args.name));
+    let options = NewOptions {
+        name: args.name.clone(),
+        lang,
+        dir: dir.clone(),
+        sdk,
+    };
+    match palisade::new::scaffold(&options) {
+        Ok(files) => {
+            for file in files {
+                println!("created {}", dir.join(file).display());
+            }
+            println!(
+                "next: cd {} && cargo test && cargo build --release --target wasm32-wasip2",
+                dir.display()
+            );
+            0
+        }
+        Err(e) => fail(e),
     }
 }
 
